@@ -1,0 +1,47 @@
+"""certcopy: electronic certified copies from originals (chứng thực bản sao điện tử từ bản chính)."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .config import Settings
+from .errors import AppError
+from .security import TokenIssuer
+from .system import System
+
+
+def create_app(settings: Settings | None = None, system: System | None = None) -> Flask:
+    settings = settings or (system.settings if system else Settings.load())
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+                      JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    system = system or System(settings)
+    app.extensions["certcopy"] = system
+    app.extensions["certcopy_tokens"] = TokenIssuer(settings.secret_key, settings.token_hours)
+
+    from .web import api
+    app.register_blueprint(api.bp)
+    _register_error_handlers(app)
+    return app
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(exc: AppError):
+        return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "file_too_large", 400: "bad_request"}
+        message = exc.description or exc.name
+        if exc.code == 413:
+            limit = app.extensions["certcopy"].settings.max_upload_bytes // (1024 * 1024)
+            message = f"Tệp vượt quá dung lượng cho phép ({limit} MB)."
+        if request.path.startswith("/api/"):
+            return jsonify(error_body(codes.get(exc.code, "http_error"), message)), exc.code
+        return exc

@@ -1,0 +1,76 @@
+"""Database engine, sessions, the per-dossier lock and named counters."""
+from __future__ import annotations
+
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base, Counter, Dossier
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=20,
+                               max_overflow=20)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def create_all(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+def lock_dossier(session: Session, code: str) -> Dossier | None:
+    """Lock one dossier's row for the rest of the transaction and return it fresh.
+
+    PostgreSQL: SELECT … FOR UPDATE. SQLite: the first statement of the transaction is a write to that
+    row, which takes the database write lock before anything is read, so no stale snapshot can be used.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        result = session.execute(
+            update(Dossier).where(Dossier.code == code).values(lock_version=Dossier.lock_version + 1)
+        )
+        if result.rowcount == 0:
+            return None
+        return session.scalars(select(Dossier).where(Dossier.code == code)
+                               .execution_options(populate_existing=True)).one()
+    dossier = session.scalars(
+        select(Dossier).where(Dossier.code == code).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if dossier is not None:
+        dossier.lock_version += 1
+    return dossier
+
+
+def next_counter(session: Session, key: str) -> int:
+    """Atomically increment and return the named counter (1 for a new key)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(Counter).values(key=key, value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[Counter.key], set_={"value": Counter.value + 1})
+    return session.execute(stmt.returning(Counter.value)).scalar_one()

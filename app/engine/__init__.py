@@ -1,0 +1,1 @@
+"""SpiffWorkflow glue: process versions, the script environment, running dossiers, the audit trail."""

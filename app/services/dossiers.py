@@ -1,0 +1,340 @@
+"""Use cases that change a dossier. Each is one transaction under the dossier's lock."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import datetime
+
+import signing
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..db import lock_dossier, next_counter
+from ..engine.audit import append_event
+from ..engine.runtime import FINAL_STATUSES, StepContext
+from ..errors import (
+    BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unprocessable, UnsupportedMediaType,
+)
+from ..models import Agency, Document, Dossier, Event, HumanTask, User, UserRole
+from .access import may_work
+from .calendar import VN_TZ
+from .codes import dossier_code, dossier_counter_key
+from .fees import fee_for
+from .forms import validate_form
+from .operators import check_register_open, lock_register
+from .processes import active_version
+from .reference import DELIVERY, PAYMENT, PROCEDURES
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_COPIES = 100
+
+
+@contextmanager
+def unit_of_work(system):
+    """A session whose transaction commits on success and rolls back on any error."""
+    session = system.db.session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def inspect_upload(system, data: bytes | None):
+    if data is None:
+        raise BadRequest("Thiếu tệp bản scan bản chính (trường 'original').", code="missing_file")
+    try:
+        return signing.inspect_original(data, system.settings.max_upload_bytes)
+    except signing.InvalidPdf as exc:
+        limit_mb = system.settings.max_upload_bytes // (1024 * 1024)
+        messages = {
+            "pdf_too_large": (TooLarge, f"Tệp vượt quá dung lượng cho phép ({limit_mb} MB)."),
+            "not_pdf": (UnsupportedMediaType, "Tệp tải lên không phải là tệp PDF."),
+            "empty_pdf": (Unprocessable, "Tệp PDF rỗng."),
+            "truncated_pdf": (Unprocessable, "Tệp PDF bị hỏng hoặc không đầy đủ."),
+            "encrypted_pdf": (Unprocessable, "Tệp PDF có mật khẩu hoặc bị mã hóa; hãy tải bản không mã hóa."),
+            "no_pages": (Unprocessable, "Tệp PDF không có trang nào."),
+        }
+        cls, message = messages.get(exc.code, (Unprocessable, f"Tệp PDF không dùng được: {exc}"))
+        raise cls(message, code=exc.code) from None
+
+
+def _step(system, session, dossier, actor: User | None, role: str | None, now: datetime, pin: str | None = None):
+    return StepContext(session=session, dossier=dossier, actor=actor,
+                       actor_name=actor.username if actor else "system", role=role, now=now, services=system,
+                       pin=pin)
+
+
+def _find_agency(session: Session, ref: str | None) -> Agency:
+    if not ref:
+        raise Unprocessable("Cần chọn cơ quan tiếp nhận (trường 'agency').", code="invalid_field",
+                            details={"fields": {"agency": "required"}})
+    agency = session.scalar(select(Agency).where(or_(Agency.code == ref, Agency.slug == ref)))
+    if agency is None:
+        raise Unprocessable(f"Không có cơ quan '{ref}'.", code="unknown_agency")
+    return agency
+
+
+def _field_error(field: str, message: str, code: str = "invalid_field") -> Unprocessable:
+    return Unprocessable(message, code=code, details={"fields": {field: message}})
+
+
+def validate_filing(session: Session, actor: User, fields: dict) -> dict:
+    """Check a filing's fields (everything but the file); returns the normalised values."""
+    agency = _find_agency(session, fields.get("agency"))
+    walk_in = not actor.has_role("citizen")
+    if walk_in and not (actor.has_role("one_stop") and actor.agency_id == agency.id):
+        raise Forbidden("Chỉ công dân hoặc Bộ phận một cửa của cơ quan này mới nộp hồ sơ được.")
+    procedure = fields.get("procedure") or ""
+    if procedure not in PROCEDURES:
+        raise _field_error("procedure", f"Không có thủ tục '{procedure}'.", "unknown_procedure")
+    if agency.level not in PROCEDURES[procedure]["levels"]:
+        raise _field_error("procedure", f"Thủ tục {procedure} không thực hiện tại {agency.name}.",
+                           "procedure_not_offered")
+    document_type = (fields.get("document_type") or "").strip()
+    if not document_type or len(document_type) > 255:
+        raise _field_error("document_type", "Cần nhập tên giấy tờ cần chứng thực (tối đa 255 ký tự).")
+    try:
+        copies = int(fields.get("copies", 1))
+    except (TypeError, ValueError):
+        raise _field_error("copies", "Số bản sao phải là số nguyên.") from None
+    if not 1 <= copies <= MAX_COPIES:
+        raise _field_error("copies", f"Số bản sao phải từ 1 đến {MAX_COPIES}.")
+    delivery = fields.get("delivery") or "online"
+    if delivery not in DELIVERY:
+        raise _field_error("delivery", "Hình thức nhận kết quả không hợp lệ (online, email, post).")
+    payment = fields.get("payment") or "counter"
+    if payment not in PAYMENT:
+        raise _field_error("payment", "Hình thức thanh toán không hợp lệ (counter, online).")
+    if str(fields.get("declaration", "")).lower() not in ("true", "1", "on", "yes"):
+        raise _field_error("declaration", "Cần xác nhận cam đoan về tính chính xác của hồ sơ.", "declaration_required")
+
+    applicant, email = actor, None
+    if walk_in:
+        ref = (fields.get("citizen") or "").strip()
+        email = (fields.get("email") or "").strip() or None
+        if ref:
+            applicant = session.scalar(select(User).join(UserRole).where(
+                UserRole.role == "citizen", or_(User.username == ref, User.id_number == ref)))
+            if applicant is None:
+                raise _field_error("citizen", f"Không tìm thấy tài khoản công dân '{ref}'.", "unknown_citizen")
+            email = None
+        elif email:
+            if not EMAIL_RE.match(email):
+                raise _field_error("email", "Địa chỉ email không hợp lệ.")
+            applicant = None
+            delivery = "email"
+        else:
+            raise _field_error("citizen", "Hồ sơ trực tiếp cần tài khoản công dân (citizen) hoặc email (email).")
+    elif delivery == "email":
+        email = actor.email
+    return dict(agency=agency, procedure=procedure, document_type=document_type, copies=copies,
+                delivery=delivery, payment=payment, applicant=applicant, email=email)
+
+
+def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, filename: str = "original.pdf",
+                   idempotency_key: str | None = None) -> tuple[Dossier, bool]:
+    """File a dossier (citizen online, or one_stop walk-in). Returns (dossier, created)."""
+    with system.db.session() as session:
+        if idempotency_key:
+            existing = session.scalar(select(Dossier).where(Dossier.idempotency_key == idempotency_key))
+            if existing is not None:
+                if existing.created_by_id != actor.id:
+                    raise Conflict("Khóa chống gửi trùng (Idempotency-Key) đã được dùng.", code="duplicate")
+                return existing, False
+        values = validate_filing(session, actor, fields)
+    info = inspect_upload(system, upload)
+    uploaded_sha = system.files.put(upload)
+    usable_sha = system.files.put(info.pdf) if info.repaired else uploaded_sha
+    fee = fee_for(info.pages, values["copies"])
+    now = clock.now()
+    with unit_of_work(system) as session:
+        agency = session.get(Agency, values["agency"].id)
+        day = now.astimezone(VN_TZ).date()
+        code = dossier_code(agency.code, day, next_counter(session, dossier_counter_key(agency.code, day)))
+        version = active_version(session, agency.level)
+        applicant = values["applicant"]
+        dossier = Dossier(
+            code=code, agency_id=agency.id, procedure=values["procedure"], document_type=values["document_type"],
+            copies=values["copies"], delivery=values["delivery"], payment=values["payment"],
+            applicant_id=applicant.id if applicant else None,
+            applicant_name=applicant.full_name if applicant else values["email"],
+            applicant_email=values["email"], created_by_id=actor.id, status="submitted", variant=agency.level,
+            process_version_id=version.id, pages=info.pages, fee_amount=fee.amount_vnd, fee_paid=False,
+            submitted_at=now, due_at=system.calendar.due_at(now, system.settings.processing_hours),
+            original_sha256=usable_sha, idempotency_key=idempotency_key, event_seq=0, event_head="", lock_version=0,
+        )
+        session.add(dossier)
+        session.flush()
+        session.add(Document(dossier_id=dossier.id, kind="original", sha256=uploaded_sha, size=len(upload),
+                             pages=info.pages, filename=filename[:255], created_at=now))
+        if info.repaired:
+            session.add(Document(dossier_id=dossier.id, kind="original_repaired", sha256=usable_sha,
+                                 size=len(info.pdf), pages=info.pages, filename=f"repaired-{filename}"[:255],
+                                 created_at=now))
+        role = "citizen" if actor.has_role("citizen") else "one_stop"
+        append_event(session, dossier, at=now, actor=actor.username, role=role, kind="submitted", data={
+            "agency": agency.code, "procedure": dossier.procedure, "document_type": dossier.document_type,
+            "copies": dossier.copies, "delivery": dossier.delivery, "payment": dossier.payment,
+            "fee": fee.as_dict(), "original_sha256": uploaded_sha, "repaired": info.repaired,
+            "walk_in": role == "one_stop",
+        })
+        system.engine.start(_step(system, session, dossier, actor, role, now),
+                            {"supplement_timeout": system.settings.supplement_timeout, "dossier": code})
+    return dossier, True
+
+
+def _known_task_dossier(session: Session, task_id: str) -> str:
+    row = session.get(HumanTask, task_id)
+    if row is not None:
+        return row.dossier.code
+    done = session.scalar(select(Event).where(Event.task_id == task_id, Event.kind == "task_completed"))
+    if done is not None:
+        raise Conflict("Công việc này đã được xử lý, không còn chờ nữa.", code="task_not_ready")
+    raise NotFound("Không có công việc này.", code="unknown_task")
+
+
+def _ready_row(session: Session, dossier: Dossier, task_id: str, actor: User) -> HumanTask:
+    if dossier is None:
+        raise NotFound("Không có hồ sơ này.")
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise Conflict("Công việc này đã được xử lý, không còn chờ nữa.", code="task_not_ready")
+    reason = may_work(actor, dossier, row)
+    if reason:
+        raise Forbidden(reason)
+    return row
+
+
+def _check_task_rules(session: Session, system, dossier: Dossier, name: str, data: dict, now: datetime) -> None:
+    """Domain rules a form schema cannot express."""
+    if name == "assign":
+        signer = session.scalar(select(User).join(UserRole).where(
+            User.username == data["signer"], User.agency_id == dossier.agency_id, User.active,
+            UserRole.role == "signer"))
+        if signer is None:
+            raise Unprocessable(f"'{data['signer']}' không phải người ký chứng thực của cơ quan này.",
+                                code="unknown_signer", details={"fields": {"signer": "unknown"}})
+    elif name == "seal":
+        check_register_open(lock_register(session, data["register"]), dossier.agency_id,
+                            now.astimezone(VN_TZ).date())
+    elif name == "return":
+        if not (data.get("fee_paid") or dossier.fee_paid):
+            raise Unprocessable("Chưa thu lệ phí: cần ghi nhận đã nộp lệ phí trước khi trả kết quả.",
+                                code="fee_unpaid", details={"fields": {"fee_paid": "required"}})
+        dossier.fee_paid = True
+
+
+def complete_task(system, actor: User, task_id: str, data: dict, pin: str | None = None) -> Dossier:
+    with system.db.session() as session:
+        code = _known_task_dossier(session, task_id)
+    now = clock.now()
+    with unit_of_work(system) as session:
+        dossier = lock_dossier(session, code)
+        row = _ready_row(session, dossier, task_id, actor)
+        if row.name == "supplement":
+            raise Unprocessable("Bổ sung hồ sơ cần tải tệp lên: dùng POST /dossiers/{code}/supplement.",
+                                code="use_supplement_upload")
+        cleaned = validate_form(row.name, data)
+        _check_task_rules(session, system, dossier, row.name, cleaned, now)
+        _run_task(system, session, dossier, row, actor, cleaned, now, pin)
+    return dossier
+
+
+def _run_task(system, session, dossier, row: HumanTask, actor: User, cleaned: dict, now, pin=None) -> None:
+    workflow = system.engine.load(dossier)
+    if system.engine.ready_task(workflow, row.id) is None:
+        raise Conflict("Công việc này không còn ở trạng thái chờ xử lý.", code="task_not_ready")
+    append_event(session, dossier, at=now, actor=actor.username, role=row.role, kind="task_completed", task=row.name,
+                 task_id=row.id, data={**cleaned, "task_id": row.id})
+    before = dossier.status
+    system.engine.complete(_step(system, session, dossier, actor, row.role, now, pin), workflow, row.id, cleaned)
+    _record_outcome(session, dossier, before, now, actor.username)
+
+
+def _record_outcome(session, dossier: Dossier, before: str, now, actor_name: str) -> None:
+    if dossier.status == "cancelled" and before != "cancelled":
+        append_event(session, dossier, at=now, actor=actor_name, role=None, kind="cancelled", data={})
+
+
+def supplement(system, actor: User, code: str, upload: bytes | None, note: str | None,
+               filename: str = "supplement.pdf") -> Dossier:
+    """The citizen uploads what was asked for; the new scan replaces the one to certify; back to intake."""
+    with system.db.session() as session:
+        dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+        if dossier is None:
+            raise NotFound("Không có hồ sơ này.")
+        row = session.scalar(select(HumanTask).where(HumanTask.dossier_id == dossier.id,
+                                                     HumanTask.name == "supplement"))
+        if row is None:
+            raise Conflict("Hồ sơ không ở bước chờ bổ sung.", code="task_not_ready")
+        reason = may_work(actor, dossier, row)
+        if reason:
+            raise Forbidden(reason) if actor.id == dossier.applicant_id or actor.has_role("one_stop") else \
+                NotFound("Không có hồ sơ này.")
+        task_id = row.id
+    cleaned = validate_form("supplement", {"note": note} if note else {})
+    info = inspect_upload(system, upload)
+    sha = system.files.put(info.pdf)
+    now = clock.now()
+    with unit_of_work(system) as session:
+        dossier = lock_dossier(session, code)
+        row = _ready_row(session, dossier, task_id, actor)
+        session.add(Document(dossier_id=dossier.id, kind="supplement", sha256=sha, size=len(info.pdf),
+                             pages=info.pages, filename=filename[:255], created_at=now))
+        dossier.original_sha256 = sha
+        dossier.pages = info.pages
+        dossier.fee_amount = fee_for(info.pages, dossier.copies).amount_vnd
+        _run_task(system, session, dossier, row, actor, {**cleaned, "sha256": sha}, now)
+    return dossier
+
+
+def claim_task(system, actor: User, task_id: str, release: bool = False) -> HumanTask:
+    with system.db.session() as session:
+        code = _known_task_dossier(session, task_id)
+    now = clock.now()
+    with unit_of_work(system) as session:
+        dossier = lock_dossier(session, code)
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            raise Conflict("Công việc này đã được xử lý, không còn chờ nữa.", code="task_not_ready")
+        if row.role == "citizen" or not actor.has_role(row.role) or actor.agency_id != dossier.agency_id:
+            raise Forbidden("Bạn không có vai trò xử lý công việc này tại cơ quan của hồ sơ.")
+        if release:
+            if row.assignee_id != actor.id:
+                raise Conflict("Bạn không giữ công việc này.", code="not_assignee")
+            row.assignee_id = None
+        else:
+            if row.assignee_id not in (None, actor.id):
+                raise Conflict("Công việc này đã được người khác nhận.", code="already_claimed")
+            row.assignee_id = actor.id
+        append_event(session, dossier, at=now, actor=actor.username, role=row.role,
+                     kind="released" if release else "claimed", task=row.name, task_id=row.id, data={})
+        session.flush()
+        session.refresh(row)
+        return row
+
+
+def run_due_timers(system, now: datetime | None = None, limit: int = 200) -> int:
+    """Fire every due timer (one transaction per dossier, under its lock); returns how many dossiers moved."""
+    now = now or clock.now()
+    with system.db.session() as session:
+        codes = list(session.scalars(
+            select(Dossier.code).where(Dossier.next_timer_at <= now).order_by(Dossier.next_timer_at).limit(limit)))
+    fired = 0
+    for code in codes:
+        with unit_of_work(system) as session:
+            dossier = lock_dossier(session, code)
+            if dossier is None or dossier.next_timer_at is None or dossier.next_timer_at > now \
+                    or dossier.status in FINAL_STATUSES:
+                continue
+            before = dossier.status
+            workflow = system.engine.load(dossier)
+            system.engine.fire_timers(_step(system, session, dossier, None, None, now), workflow)
+            _record_outcome(session, dossier, before, now, "system")
+            fired += 1
+    return fired

@@ -1,0 +1,1 @@
+"""Web layer: blueprints per audience over the service layer."""

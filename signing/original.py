@@ -1,0 +1,238 @@
+"""Checking (and if needed repairing) an uploaded original before signing."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from .errors import InvalidPdf
+
+__all__ = ["DEFAULT_MAX_BYTES", "OriginalInfo", "inspect_original"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 30 * 1024 * 1024
+"""Largest accepted original (30 MiB, the limit of the public service)."""
+
+# A PDF header may be preceded by some junk (ISO 32000-2, 7.5.2: readers
+# should accept it in the first 1024 bytes); the end-of-file marker should be
+# in the last 1024 bytes, we are a bit more tolerant of trailing garbage.
+_HEADER_WINDOW = 1024
+_EOF_WINDOW = 2048
+_MAX_PAGE_TREE_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class OriginalInfo:
+    """Result of :func:`inspect_original`."""
+
+    pdf: bytes
+    """The bytes to sign: the upload itself, or a rewritten copy when its
+    cross-reference data was broken (then :attr:`repaired` is ``True``)."""
+
+    pages: int
+    """Number of pages of the original."""
+
+    repaired: bool
+    """``True`` when :attr:`pdf` is a rewritten copy of the upload."""
+
+
+class _Unreadable(Exception):
+    """Internal: strict parsing failed (the file may still be repairable)."""
+
+
+def inspect_original(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> OriginalInfo:
+    """Check an uploaded original and return the bytes to sign.
+
+    Refuses, with :class:`~signing.InvalidPdf`, a file that is empty
+    (``empty_pdf``), larger than ``max_bytes`` (``pdf_too_large``), not a PDF
+    (``not_pdf``, also used for a PDF too damaged to repair), cut short
+    (``truncated_pdf``), encrypted or password protected (``encrypted_pdf``),
+    or without pages (``no_pages``).
+
+    A PDF whose cross-reference data is broken (common with scanners and
+    simple PDF writers) is rewritten once, with pypdf or else qpdf, and the
+    rewritten bytes are returned with ``repaired=True``.  The upload itself
+    is never modified.
+    """
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise TypeError("inspect_original() expects the file content as bytes")
+    if len(data) == 0:
+        raise InvalidPdf("empty_pdf", "The file is empty.")
+    if len(data) > max_bytes:
+        raise InvalidPdf(
+            "pdf_too_large",
+            f"The file is {_mib(len(data))} MB; the largest accepted PDF is {_mib(max_bytes)} MB.",
+        )
+    if b"%PDF-" not in data[:_HEADER_WINDOW]:
+        raise InvalidPdf("not_pdf", "The file is not a PDF document.")
+    if b"%%EOF" not in data[-_EOF_WINDOW:]:
+        raise InvalidPdf(
+            "truncated_pdf",
+            "The PDF file is incomplete (it ends before the end-of-file marker); upload it again.",
+        )
+
+    try:
+        pages = _strict_check(data)
+        return OriginalInfo(pdf=data, pages=pages, repaired=False)
+    except _Unreadable as exc:
+        logger.info("original needs repair: %s", exc)
+
+    if _looks_encrypted(data):
+        raise _encrypted()
+    result = _repair(data)
+    if result is None:
+        raise InvalidPdf("not_pdf", "The PDF file is damaged and could not be repaired.")
+    repaired, pages = result
+    return OriginalInfo(pdf=repaired, pages=pages, repaired=True)
+
+
+def _mib(n: int) -> str:
+    value = n / (1024 * 1024)
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _encrypted() -> InvalidPdf:
+    return InvalidPdf(
+        "encrypted_pdf",
+        "The PDF is encrypted or password protected; upload a copy without protection.",
+    )
+
+
+def _strict_check(data: bytes) -> int:
+    """Parse ``data`` strictly (as the signer will) and return its page count.
+
+    Raises :class:`InvalidPdf` for encrypted files and files without pages,
+    :class:`_Unreadable` for anything that a rewrite might fix.
+    """
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=True)
+    except Exception as exc:  # pyHanko raises a variety of errors on bad input
+        raise _Unreadable(f"parse: {exc}") from exc
+    try:
+        if reader.security_handler is not None or "/Encrypt" in reader.trailer:
+            raise _encrypted()
+        # hybrid-reference files cannot be signed in strict mode
+        if reader.xrefs.hybrid_xrefs_present:
+            raise _Unreadable("hybrid cross-reference sections")
+        # Every object listed in the cross-reference data must be where the
+        # table says it is (this is what breaks in scanner output).  Stream
+        # data is not decoded, so this stays cheap for large scans.
+        for revision in range(reader.xrefs.total_revisions):
+            for ref in reader.xrefs.explicit_refs_in_revision(revision):
+                reader.get_object(ref)
+        root = reader.root
+        pages_ref = root.raw_get("/Pages")
+        pages = pages_ref.get_object()
+        count = _count_pages(pages, depth=0, seen=set())
+        declared = pages.get("/Count")
+    except InvalidPdf:
+        raise
+    except Exception as exc:
+        raise _Unreadable(f"structure: {exc}") from exc
+    if count == 0:
+        raise InvalidPdf("no_pages", "The PDF has no pages.")
+    if declared != count:
+        raise _Unreadable(f"page count {declared} declared, {count} found")
+    return count
+
+
+def _count_pages(node: generic.DictionaryObject, *, depth: int, seen: set[int]) -> int:
+    if depth > _MAX_PAGE_TREE_DEPTH:
+        raise ValueError("page tree too deep")
+    node_type = node.get("/Type")
+    if node_type == "/Page":
+        return 1
+    kids = node.get("/Kids")
+    if kids is None:
+        if node_type == "/Pages":
+            return 0
+        raise ValueError("page tree node without /Kids")
+    total = 0
+    for kid_ref in kids:
+        if isinstance(kid_ref, generic.IndirectObject):
+            key = kid_ref.idnum
+            if key in seen:
+                raise ValueError("cycle in page tree")
+            seen.add(key)
+        kid = kid_ref.get_object()
+        if not isinstance(kid, generic.DictionaryObject):
+            raise ValueError("page tree node is not a dictionary")
+        total += _count_pages(kid, depth=depth + 1, seen=seen)
+    return total
+
+
+_ENCRYPT_RE = re.compile(rb"/Encrypt\s*(\d+\s+\d+\s+R|<<)")
+
+
+def _looks_encrypted(data: bytes) -> bool:
+    """Detect encryption in a file pyHanko could not parse."""
+    try:
+        from pypdf import PdfReader
+
+        return bool(PdfReader(io.BytesIO(data), strict=False).is_encrypted)
+    except Exception:
+        # last resort: an /Encrypt entry in a trailer near the end of the file
+        return bool(_ENCRYPT_RE.search(data[-65536:]))
+
+
+def _repair(data: bytes) -> tuple[bytes, int] | None:
+    refusal: InvalidPdf | None = None
+    for repair in (_repair_with_pypdf, _repair_with_qpdf):
+        try:
+            fixed = repair(data)
+            if fixed is None:
+                continue
+            return fixed, _strict_check(fixed)
+        except InvalidPdf as exc:  # e.g. the rewrite shows there are no pages
+            refusal = refusal or exc
+        except Exception as exc:
+            logger.info("%s failed: %s", repair.__name__, exc)
+    if refusal is not None:
+        raise refusal
+    return None
+
+
+def _repair_with_pypdf(data: bytes) -> bytes | None:
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    if reader.is_encrypted:
+        raise _encrypted()
+    if len(reader.pages) == 0:
+        raise InvalidPdf("no_pages", "The PDF has no pages.")
+    writer = PdfWriter(clone_from=reader)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _repair_with_qpdf(data: bytes) -> bytes | None:
+    qpdf = shutil.which("qpdf")
+    if qpdf is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="certcopy-repair-") as tmp:
+        src = Path(tmp) / "in.pdf"
+        dst = Path(tmp) / "out.pdf"
+        src.write_bytes(data)
+        # exit code 3 means "succeeded with warnings", which is what a repair is
+        proc = subprocess.run(
+            [qpdf, "--object-streams=preserve", str(src), str(dst)],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode not in (0, 3) or not dst.exists():
+            return None
+        return dst.read_bytes()
