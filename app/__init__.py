@@ -1,7 +1,7 @@
 """certcopy: electronic certified copies from originals (chứng thực bản sao điện tử từ bản chính)."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
@@ -20,8 +20,21 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.extensions["certcopy"] = system
     app.extensions["certcopy_tokens"] = TokenIssuer(settings.secret_key, settings.token_hours)
 
-    from .web import api
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+
+    from .web import api, pages
+    from .web.menu import entries_for
+    from .web.session import check_csrf, csrf_token, current_user
+
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    app.before_request(check_csrf)
+
+    @app.context_processor
+    def _page_context():
+        user = current_user()
+        return {"current_user": user, "menu": entries_for(user), "csrf_token": csrf_token}
+
     _register_error_handlers(app)
     return app
 
@@ -33,7 +46,10 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):
-        return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status
+        if request.path.startswith("/api/"):
+            return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status
+        return render_template("error.html", title="Không thực hiện được", message=exc.message,
+                               status=exc.status), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -44,4 +60,7 @@ def _register_error_handlers(app: Flask) -> None:
             message = f"Tệp vượt quá dung lượng cho phép ({limit} MB)."
         if request.path.startswith("/api/"):
             return jsonify(error_body(codes.get(exc.code, "http_error"), message)), exc.code
-        return exc
+        titles = {400: "Yêu cầu không hợp lệ", 403: "Không có quyền truy cập", 404: "Không tìm thấy trang",
+                  405: "Thao tác không được hỗ trợ", 413: "Tệp quá lớn"}
+        return render_template("error.html", title=titles.get(exc.code, exc.name), message=message,
+                               status=exc.code), exc.code

@@ -57,7 +57,8 @@ def lock_dossier(session: Session, code: str) -> Dossier | None:
         return session.scalars(select(Dossier).where(Dossier.code == code)
                                .execution_options(populate_existing=True)).one()
     dossier = session.scalars(
-        select(Dossier).where(Dossier.code == code).with_for_update().execution_options(populate_existing=True)
+        select(Dossier).where(Dossier.code == code).with_for_update(of=Dossier)
+        .execution_options(populate_existing=True)
     ).one_or_none()
     if dossier is not None:
         dossier.lock_version += 1

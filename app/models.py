@@ -66,6 +66,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     signature_image_sha256: Mapped[str | None] = mapped_column(String(64))
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     agency: Mapped[Agency | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")

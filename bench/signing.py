@@ -116,6 +116,9 @@ def scan_pdf(target_bytes: int, pages: int) -> bytes:
 
 
 def ours(original: bytes, pki: signing.DevPki, sig_png: bytes, seal_png: bytes, timestamper=None):
+    """prepare + attest + seal; intermediate documents are released as soon as
+    the next step has them (as the app does: prepare+attest at the signer's
+    step, seal at the clerk's)."""
     t0 = time.perf_counter()
     prepared = signing.prepare(original)
     t1 = time.perf_counter()
@@ -124,12 +127,14 @@ def ours(original: bytes, pki: signing.DevPki, sig_png: bytes, seal_png: bytes, 
         prepared, officer, full_name=NAME, title=TITLE, signature_image=sig_png,
         timestamper=timestamper,
     )
+    del prepared
     agency = signing.load_pkcs12(pki.seal_p12[AGENCY[0]].read_bytes(), PASSPHRASE)
     sealed = signing.seal(
         attested, agency, seal_image=seal_png, certification_number=6,
         register_name="01/2024", certified_on=date(2026, 11, 25), verify_url=URL,
         timestamper=timestamper,
     )
+    del attested
     t2 = time.perf_counter()
     return sealed, t1 - t0, t2 - t0
 

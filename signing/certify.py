@@ -140,7 +140,19 @@ def prepare(
     except Exception as exc:
         logger.warning("prepare failed: %s", exc)
         raise InvalidPdf("not_pdf", "The PDF could not be prepared for signing.") from exc
-    return PreparedCopy(pdf=buf.getvalue(), original_pages=info.pages, placement=placement)
+    return PreparedCopy(pdf=_take(buf), original_pages=info.pages, placement=placement)
+
+
+def _take(buf: io.BytesIO) -> bytes:
+    """The buffer's content, detached from the buffer.
+
+    pyHanko's reader/writer objects form reference cycles that keep the
+    BytesIO alive until the garbage collector runs; closing it now releases
+    its reference to the (possibly 30 MB) document.
+    """
+    data = buf.getvalue()
+    buf.close()
+    return data
 
 
 def _inherited(page: generic.DictionaryObject, key: str):
@@ -269,10 +281,12 @@ def _field_state(pdf: bytes) -> dict[str, bool]:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
-        return {
-            name: value is not None for name, value, _ in fields.enumerate_sig_fields(reader)
-        }
+        with io.BytesIO(pdf) as stream:
+            reader = PdfFileReader(stream, strict=True)
+            return {
+                name: value is not None
+                for name, value, _ in fields.enumerate_sig_fields(reader)
+            }
     except Exception as exc:
         raise InvalidPdf("not_pdf", "The document could not be read as a PDF.") from exc
 
@@ -324,7 +338,7 @@ def _sign(
                 ) from exc
             logger.warning("signing failed: %s", exc, exc_info=True)
             raise SigningError("signing_failed", "The document could not be signed.") from exc
-        return buf.getvalue()
+        return _take(buf)
     raise SigningError("signing_failed", "The document could not be signed.")  # pragma: no cover
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import ObjStreamRef, read_object_header
 
 from .errors import InvalidPdf
 
@@ -116,8 +117,15 @@ def _strict_check(data: bytes) -> int:
     Raises :class:`InvalidPdf` for encrypted files and files without pages,
     :class:`_Unreadable` for anything that a rewrite might fix.
     """
+    # closing the stream matters: pyHanko's reader objects form reference
+    # cycles that would otherwise keep ``data`` alive until the next GC run
+    with io.BytesIO(data) as stream:
+        return _strict_check_stream(stream, data)
+
+
+def _strict_check_stream(stream: io.BytesIO, data: bytes) -> int:
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        reader = PdfFileReader(stream, strict=True)
     except Exception as exc:  # pyHanko raises a variety of errors on bad input
         raise _Unreadable(f"parse: {exc}") from exc
     try:
@@ -126,12 +134,7 @@ def _strict_check(data: bytes) -> int:
         # hybrid-reference files cannot be signed in strict mode
         if reader.xrefs.hybrid_xrefs_present:
             raise _Unreadable("hybrid cross-reference sections")
-        # Every object listed in the cross-reference data must be where the
-        # table says it is (this is what breaks in scanner output).  Stream
-        # data is not decoded, so this stays cheap for large scans.
-        for revision in range(reader.xrefs.total_revisions):
-            for ref in reader.xrefs.explicit_refs_in_revision(revision):
-                reader.get_object(ref)
+        _check_object_offsets(reader, data)
         root = reader.root
         pages_ref = root.raw_get("/Pages")
         pages = pages_ref.get_object()
@@ -146,6 +149,33 @@ def _strict_check(data: bytes) -> int:
     if declared != count:
         raise _Unreadable(f"page count {declared} declared, {count} found")
     return count
+
+
+def _check_object_offsets(reader: PdfFileReader, data: bytes) -> None:
+    """Every object in the cross-reference data must start where the table
+    says it does (this is what breaks in scanner output).
+
+    Only object headers are read: loading every object would copy all the
+    (image) stream data of a large scan.
+    """
+    xrefs = reader.xrefs
+    object_streams: set[int] = set()
+    with io.BytesIO(data) as stream:
+        for revision in range(xrefs.total_revisions):
+            for ref in xrefs.explicit_refs_in_revision(revision):
+                location = xrefs.get_historical_ref(ref, revision)
+                if isinstance(location, int):
+                    stream.seek(location)
+                    idnum, generation = read_object_header(stream, strict=False)
+                    if (idnum, generation) != (ref.idnum, ref.generation):
+                        raise ValueError(
+                            f"object {ref.idnum} {ref.generation} not found at offset {location}"
+                        )
+                elif isinstance(location, ObjStreamRef):
+                    object_streams.add(location.obj_stream_id)
+    for idnum in object_streams:
+        # object streams are small; parsing them checks the compressed objects
+        reader.get_object(generic.Reference(idnum, 0))
 
 
 def _count_pages(node: generic.DictionaryObject, *, depth: int, seen: set[int]) -> int:
@@ -181,7 +211,8 @@ def _looks_encrypted(data: bytes) -> bool:
     try:
         from pypdf import PdfReader
 
-        return bool(PdfReader(io.BytesIO(data), strict=False).is_encrypted)
+        with io.BytesIO(data) as stream:
+            return bool(PdfReader(stream, strict=False).is_encrypted)
     except Exception:
         # last resort: an /Encrypt entry in a trailer near the end of the file
         return bool(_ENCRYPT_RE.search(data[-65536:]))
@@ -207,15 +238,16 @@ def _repair(data: bytes) -> tuple[bytes, int] | None:
 def _repair_with_pypdf(data: bytes) -> bytes | None:
     from pypdf import PdfReader, PdfWriter
 
-    reader = PdfReader(io.BytesIO(data), strict=False)
-    if reader.is_encrypted:
-        raise _encrypted()
-    if len(reader.pages) == 0:
-        raise InvalidPdf("no_pages", "The PDF has no pages.")
-    writer = PdfWriter(clone_from=reader)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    with io.BytesIO(data) as stream:
+        reader = PdfReader(stream, strict=False)
+        if reader.is_encrypted:
+            raise _encrypted()
+        if len(reader.pages) == 0:
+            raise InvalidPdf("no_pages", "The PDF has no pages.")
+        writer = PdfWriter(clone_from=reader)
+        with io.BytesIO() as out:
+            writer.write(out)
+            return out.getvalue()
 
 
 def _repair_with_qpdf(data: bytes) -> bytes | None:

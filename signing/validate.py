@@ -99,25 +99,26 @@ def validate(pdf: bytes, trust_roots: Sequence[bytes]) -> ValidationReport:
     except Exception as exc:
         raise ValueError("trust_roots must be PEM or DER certificates") from exc
 
-    reader = None
-    for strict in (True, False):
-        try:
-            reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=strict)
-            embedded = reader.embedded_regular_signatures
-            break
-        except Exception as exc:
-            logger.debug("validate: cannot read PDF (strict=%s): %s", strict, exc)
-            reader = None
-    if reader is None:
+    if isinstance(pdf, (bytearray, memoryview)):
+        pdf = bytes(pdf)
+    if not isinstance(pdf, bytes):
         return ValidationReport(valid=False, signatures=[])
-
-    reports: list[SignatureReport] = []
-    for emb in embedded:
-        reports.append(_validate_one(emb, roots))
-    valid = bool(reports) and all(
-        r.intact and r.trusted and not r.modified_after for r in reports
-    )
-    return ValidationReport(valid=valid, signatures=reports)
+    for strict in (True, False):
+        # the stream is closed afterwards so that reader reference cycles do
+        # not keep the document alive until the next garbage collection
+        with io.BytesIO(pdf) as stream:
+            try:
+                reader = PdfFileReader(stream, strict=strict)
+                embedded = reader.embedded_regular_signatures
+            except Exception as exc:
+                logger.debug("validate: cannot read PDF (strict=%s): %s", strict, exc)
+                continue
+            reports = [_validate_one(emb, roots) for emb in embedded]
+        valid = bool(reports) and all(
+            r.intact and r.trusted and not r.modified_after for r in reports
+        )
+        return ValidationReport(valid=valid, signatures=reports)
+    return ValidationReport(valid=False, signatures=[])
 
 
 def _validate_one(emb, roots: list[asn1_x509.Certificate]) -> SignatureReport:

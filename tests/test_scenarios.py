@@ -11,6 +11,8 @@ import pytest
 
 from app.replay import Replayer, load_scenario
 
+from .conftest import PG_URL, _pg_create, _pg_drop
+
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
 
 
@@ -46,10 +48,18 @@ def _independent_checks(pdf: Path) -> None:
 
 
 def test_replay_command_runs_every_scenario(tmp_path):
-    """`certcopy replay` on fresh instances, in a separate process, as a user would run it."""
+    """`certcopy replay` on fresh instances, in a separate process, as a user would run it (on PostgreSQL
+    too when TEST_DATABASE_URL is set: a fresh database, seeded once for the whole run)."""
     env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    pg_name = None
+    if PG_URL:
+        pg_name = f"certcopy_replay_{os.getpid()}"
+        env["DATABASE_URL"] = _pg_create(pg_name)
     cmd = [sys.executable, "-m", "app.cli", "replay", *map(str, SCENARIOS), "--instance", str(tmp_path)]
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.stdout.count("PASS") == len(SCENARIOS)
     assert "intake" in run.stdout and "-> returned" in run.stdout
+    if pg_name:
+        _pg_drop(pg_name)

@@ -78,3 +78,41 @@ def create_user(session, *, username: str, password: str, full_name: str, roles:
     session.add(user)
     session.flush()
     return user
+
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT_MINUTES = 15
+
+
+def authenticate(system, username: object, password: object) -> User:
+    """Check a username and password; repeated failures lock the account for a while."""
+    from datetime import timedelta
+
+    from ..errors import AppError, Unauthorized
+    from ..security import check_password
+
+    if not isinstance(username, str) or not isinstance(password, str) or not username:
+        raise Unauthorized("Cần nhập tên đăng nhập và mật khẩu.", code="missing_credentials")
+    now = clock.now()
+    with system.db.session() as session, session.begin():
+        user = session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None or not user.active:
+            raise Unauthorized("Sai tên đăng nhập hoặc mật khẩu.", code="invalid_credentials")
+        if user.locked_until and user.locked_until > now:
+            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+            raise AppError(f"Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau {minutes} phút.",
+                           code="account_locked", status=429)
+        if not check_password(user.password_hash, password):
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
+                user.failed_logins = 0
+            raise_after = Unauthorized("Sai tên đăng nhập hoặc mật khẩu.", code="invalid_credentials")
+        else:
+            raise_after = None
+            user.failed_logins = 0
+            user.locked_until = None
+        _ = user.agency, user.roles
+    if raise_after:
+        raise raise_after
+    return user

@@ -8,9 +8,8 @@ from sqlalchemy import func, or_, select
 
 from .. import clock
 from ..engine.audit import verify_chain
-from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
+from ..errors import BadRequest, Forbidden, NotFound
 from ..models import Agency, Dossier, Event, HumanTask, ProcessVersion, User
-from ..security import check_password
 from ..services import accounts, dossiers as dossier_service
 from ..services.access import can_view_dossier
 from ..services.forms import form_schema
@@ -57,16 +56,9 @@ def moment_arg(name: str) -> datetime | None:
 @bp.post("/auth/token")
 def token():
     body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise BadRequest("Cần 'username' và 'password'.", code="missing_credentials")
-    with system().db.session() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active or not check_password(user.password_hash, password):
-            raise Unauthorized("Sai tên đăng nhập hoặc mật khẩu.", code="invalid_credentials")
-        _ = user.agency
-        tok, expires = current_app.extensions["certcopy_tokens"].issue(user.id, user.token_generation)
-        return jsonify({"token": tok, "expires_at": iso(expires), "user": user_view(user)})
+    user = accounts.authenticate(system(), body.get("username"), body.get("password"))
+    tok, expires = current_app.extensions["certcopy_tokens"].issue(user.id, user.token_generation)
+    return jsonify({"token": tok, "expires_at": iso(expires), "user": user_view(user)})
 
 
 @bp.post("/auth/register")

@@ -1,0 +1,46 @@
+"""Pages every user shares: log in, log out, the home page that sends each role to its work."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from ..errors import AppError
+from ..services import accounts
+from .auth import system
+from .session import current_user, log_in, log_out, login_required
+
+bp = Blueprint("pages", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.get("/")
+def home():
+    user = current_user()
+    if user is None:
+        return render_template("home.html")
+    return render_template("home.html", user=user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(system(), request.form.get("username", ""), request.form.get("password", ""))
+        except AppError as exc:
+            return render_template("login.html", error=exc.message, username=request.form.get("username", "")), \
+                exc.status
+        log_in(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
+    return render_template("login.html")
+
+
+@bp.post("/logout")
+@login_required()
+def logout():
+    log_out()
+    flash("Đã đăng xuất.", "info")
+    return redirect(url_for("pages.login"))
