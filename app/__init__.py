@@ -14,20 +14,19 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     settings = settings or (system.settings if system else Settings.load())
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
-                      JSON_AS_ASCII=False)
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.json.ensure_ascii = False
     system = system or System(settings)
     app.extensions["certcopy"] = system
     app.extensions["certcopy_tokens"] = TokenIssuer(settings.secret_key, settings.token_hours)
 
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-
-    from .web import api, pages
+    from .web import api, openapi, pages
     from .web.menu import entries_for
     from .web.session import check_csrf, csrf_token, current_user
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(openapi.bp)
     app.before_request(check_csrf)
 
     @app.context_processor

@@ -15,7 +15,7 @@ def _settings(args) -> Settings:
 
 
 def cmd_demo(args) -> int:
-    from waitress import serve
+    from waitress import create_server
 
     from . import create_app
     from .bootstrap import prepare_system
@@ -30,8 +30,12 @@ def cmd_demo(args) -> int:
     for username, role, slug in demo_accounts():
         print(f"{username:<26}{role:<18}{slug:<10}{DEMO_PASSWORD}")
     _start_ticker(system, interval=5.0)
+    server = create_server(app, host="127.0.0.1", port=args.port, threads=8, ident="certcopy")
     print(f"Serving on http://127.0.0.1:{args.port}  (Ctrl+C to stop)", flush=True)
-    serve(app, host="127.0.0.1", port=args.port, threads=8, ident="certcopy")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

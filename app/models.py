@@ -162,6 +162,7 @@ class Dossier(Base):
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     event_head: Mapped[str] = mapped_column(String(64), default="")
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    loop_rounds: Mapped[int] = mapped_column(Integer, default=0)  # supplement and rework rounds so far
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     agency: Mapped[Agency] = relationship(lazy="joined")

@@ -249,3 +249,27 @@ def test_supplement_loop_replaces_the_scan(api, system):
     again = api.post(f"/dossiers/{code}/supplement", "citizen",
                      data={"original": (io.BytesIO(make_pdf(1)), "b.pdf")})
     assert again.status_code == 409
+
+
+def test_loops_are_bounded(api, monkeypatch):
+    from app.services import dossiers
+
+    monkeypatch.setattr(dossiers, "MAX_LOOP_ROUNDS", 2)
+    code = api.file_dossier().get_json()["code"]
+    for _ in range(2):
+        assert api.complete("one_stop.pcc1", code, "intake", {"decision": "supplement", "reason": "Mờ"}).status_code == 200
+        assert api.post(f"/dossiers/{code}/supplement", "citizen",
+                        data={"original": (io.BytesIO(make_pdf(1)), "b.pdf")}).status_code == 200
+    resp = api.complete("one_stop.pcc1", code, "intake", {"decision": "supplement", "reason": "Mờ"})
+    assert resp.status_code == 422 and error_code(resp) == "too_many_rounds"
+    assert api.complete("one_stop.pcc1", code, "intake", {"decision": "refuse", "reason": "Không đủ"}).status_code == 200
+
+
+def test_openapi_lists_the_contract(api):
+    doc = api.get("/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    for path, method in [("/auth/token", "post"), ("/dossiers", "post"), ("/dossiers/{code}", "get"),
+                         ("/tasks/{task_id}/complete", "post"), ("/audit/verify", "get")]:
+        assert method in doc["paths"][path], path
+    assert "security" not in doc["paths"]["/auth/token"]["post"]
+    assert doc["paths"]["/tasks"]["get"]["security"] == [{"bearer": []}]

@@ -28,6 +28,9 @@ from .reference import DELIVERY, PAYMENT, PROCEDURES
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_COPIES = 100
+# Supplement and rework loops deepen SpiffWorkflow's task tree; bound them well below where it breaks (~200).
+MAX_LOOP_ROUNDS = 60
+LOOPING_DECISIONS = {("intake", "supplement"), ("review_sign", "reject")}
 
 
 @contextmanager
@@ -167,6 +170,7 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
             process_version_id=version.id, pages=info.pages, fee_amount=fee.amount_vnd, fee_paid=False,
             submitted_at=now, due_at=system.calendar.due_at(now, system.settings.processing_hours),
             original_sha256=usable_sha, idempotency_key=idempotency_key, event_seq=0, event_head="", lock_version=0,
+            loop_rounds=0,
         )
         session.add(dossier)
         session.flush()
@@ -212,6 +216,11 @@ def _ready_row(session: Session, dossier: Dossier, task_id: str, actor: User) ->
 
 def _check_task_rules(session: Session, system, dossier: Dossier, name: str, data: dict, now: datetime) -> None:
     """Domain rules a form schema cannot express."""
+    if (name, data.get("decision")) in LOOPING_DECISIONS:
+        if (dossier.loop_rounds or 0) >= MAX_LOOP_ROUNDS:
+            raise Unprocessable(f"Hồ sơ đã qua {MAX_LOOP_ROUNDS} lượt bổ sung/trả lại: hãy từ chối hoặc hủy hồ sơ.",
+                                code="too_many_rounds")
+        dossier.loop_rounds = (dossier.loop_rounds or 0) + 1
     if name == "assign":
         signer = session.scalar(select(User).join(UserRole).where(
             User.username == data["signer"], User.agency_id == dossier.agency_id, User.active,
