@@ -273,3 +273,24 @@ def test_openapi_lists_the_contract(api):
         assert method in doc["paths"][path], path
     assert "security" not in doc["paths"]["/auth/token"]["post"]
     assert doc["paths"]["/tasks"]["get"]["security"] == [{"bearer": []}]
+
+
+def test_rework_resubmits_with_a_corrected_scan(api, system):
+    code = api.file_dossier(pages=2).get_json()["code"]
+    accept_and_route(api, code)
+    api.complete("signer.pcc1", code, "review_sign", {"decision": "reject", "reason": "Trang 2 bị mờ"})
+    task = api.task_for("leader.pcc1", code, "rework")
+    bad = api.post(f"/tasks/{task['id']}/complete", "leader.pcc1",
+                   data={"data": '{"decision": "resubmit"}', "original": (io.BytesIO(b"nope"), "x.pdf")})
+    assert bad.status_code == 415
+    resp = api.post(f"/tasks/{task['id']}/complete", "leader.pcc1",
+                    data={"data": '{"decision": "resubmit", "reason": "Đã scan lại"}',
+                          "original": (io.BytesIO(make_pdf(5)), "scan-lai.pdf")})
+    assert resp.status_code == 200 and resp.get_json()["dossier"]["status"] == "awaiting_signature"
+    detail = api.get(f"/dossiers/{code}", "leader.pcc1").get_json()
+    assert detail["fee"]["pages"] == 5 and detail["fee"]["amount_vnd"] == 7000
+    intake_like = api.file_dossier().get_json()["code"]
+    task = api.task_for("one_stop.pcc1", intake_like, "intake")
+    refused = api.post(f"/tasks/{task['id']}/complete", "one_stop.pcc1",
+                       data={"data": '{"decision": "accept"}', "original": (io.BytesIO(make_pdf(1)), "a.pdf")})
+    assert refused.status_code == 422 and error_code(refused) == "scan_not_accepted"

@@ -22,7 +22,7 @@ from .calendar import VN_TZ
 from .codes import dossier_code, dossier_counter_key
 from .fees import fee_for
 from .forms import validate_form
-from .operators import check_register_open, lock_register
+from .registers import check_register_open, lock_register
 from .processes import active_version
 from .reference import DELIVERY, PAYMENT, PROCEDURES
 
@@ -238,9 +238,18 @@ def _check_task_rules(session: Session, system, dossier: Dossier, name: str, dat
         dossier.fee_paid = True
 
 
-def complete_task(system, actor: User, task_id: str, data: dict, pin: str | None = None) -> Dossier:
+# Tasks at which the worker may attach a corrected scan of the original (it replaces the one to certify).
+CORRECTED_SCAN_TASKS = {"rework"}
+
+
+def complete_task(system, actor: User, task_id: str, data: dict, pin: str | None = None,
+                  corrected_scan: bytes | None = None, filename: str = "corrected.pdf") -> Dossier:
     with system.db.session() as session:
         code = _known_task_dossier(session, task_id)
+    info = sha = None
+    if corrected_scan is not None:
+        info = inspect_upload(system, corrected_scan)
+        sha = system.files.put(info.pdf)
     now = clock.now()
     with unit_of_work(system) as session:
         dossier = lock_dossier(session, code)
@@ -248,10 +257,24 @@ def complete_task(system, actor: User, task_id: str, data: dict, pin: str | None
         if row.name == "supplement":
             raise Unprocessable("Bổ sung hồ sơ cần tải tệp lên: dùng POST /dossiers/{code}/supplement.",
                                 code="use_supplement_upload")
+        if info is not None and row.name not in CORRECTED_SCAN_TASKS:
+            raise Unprocessable("Bước này không nhận bản scan thay thế.", code="scan_not_accepted")
         cleaned = validate_form(row.name, data)
         _check_task_rules(session, system, dossier, row.name, cleaned, now)
+        if info is not None:
+            _replace_scan(session, dossier, info, sha, "corrected_original", filename, now)
+            cleaned = {**cleaned, "corrected_scan_sha256": sha}
         _run_task(system, session, dossier, row, actor, cleaned, now, pin)
     return dossier
+
+
+def _replace_scan(session, dossier: Dossier, info, sha: str, kind: str, filename: str, now) -> None:
+    """A new scan replaces the one to certify; pages and fee follow it."""
+    session.add(Document(dossier_id=dossier.id, kind=kind, sha256=sha, size=len(info.pdf), pages=info.pages,
+                         filename=filename[:255], created_at=now))
+    dossier.original_sha256 = sha
+    dossier.pages = info.pages
+    dossier.fee_amount = fee_for(info.pages, dossier.copies).amount_vnd
 
 
 def _run_task(system, session, dossier, row: HumanTask, actor: User, cleaned: dict, now, pin=None) -> None:
@@ -293,11 +316,7 @@ def supplement(system, actor: User, code: str, upload: bytes | None, note: str |
     with unit_of_work(system) as session:
         dossier = lock_dossier(session, code)
         row = _ready_row(session, dossier, task_id, actor)
-        session.add(Document(dossier_id=dossier.id, kind="supplement", sha256=sha, size=len(info.pdf),
-                             pages=info.pages, filename=filename[:255], created_at=now))
-        dossier.original_sha256 = sha
-        dossier.pages = info.pages
-        dossier.fee_amount = fee_for(info.pages, dossier.copies).amount_vnd
+        _replace_scan(session, dossier, info, sha, "supplement", filename, now)
         _run_task(system, session, dossier, row, actor, {**cleaned, "sha256": sha}, now)
     return dossier
 

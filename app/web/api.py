@@ -1,6 +1,7 @@
 """JSON API /api/v1 (see shared/API.md): a thin layer over the service layer."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -228,13 +229,25 @@ def release(task_id):
 
 @bp.post("/tasks/<task_id>/complete")
 def complete(task_id):
+    """Complete a task: JSON {"data", "pin"}, or multipart with a `data` JSON field, `pin` and an optional
+    corrected scan `original` (accepted at `rework`)."""
     user = api_user()
-    body = json_body()
-    data = body.get("data", {})
-    pin = body.get("pin")
+    upload = None
+    if request.mimetype == "multipart/form-data":
+        try:
+            data = json.loads(request.form.get("data") or "{}")
+        except ValueError:
+            raise BadRequest("Trường 'data' phải là JSON.", code="invalid_json") from None
+        pin = request.form.get("pin")
+        upload = request.files.get("original")
+    else:
+        body = json_body()
+        data, pin = body.get("data", {}), body.get("pin")
     if pin is not None and not isinstance(pin, str):
         raise BadRequest("'pin' phải là chuỗi.", code="invalid_pin")
-    dossier = dossier_service.complete_task(system(), user, task_id, data, pin)
+    dossier = dossier_service.complete_task(system(), user, task_id, data, pin,
+                                            corrected_scan=upload.read() if upload else None,
+                                            filename=(upload.filename if upload else "") or "corrected.pdf")
     now = clock.now()
     with system().db.session() as session:
         rows = session.scalars(select(HumanTask).where(HumanTask.dossier_id == dossier.id)).all()
