@@ -38,6 +38,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ATTESTATION_FIELD = "attestation"
+REGISTER_SUFFIX = "-SCTĐT/BS"
 SEAL_FIELD = "seal"
 VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -303,15 +304,15 @@ def _sign(
     reserve = _reserve(credential, timestamper)
     for attempt in range(2):
         buf = io.BytesIO(pdf)
-        writer = IncrementalPdfFileWriter(buf, strict=True)
-        pdf_signer = _PdfSigner(
-            meta,
-            credential.signer,
-            timestamper=timestamper,
-            stamp_style=style,
-            signing_time=signing_time,
-        )
         try:
+            writer = IncrementalPdfFileWriter(buf, strict=True)
+            pdf_signer = _PdfSigner(
+                meta,
+                credential.signer,
+                timestamper=timestamper,
+                stamp_style=style,
+                signing_time=signing_time,
+            )
             pdf_signer.sign_pdf(
                 writer,
                 existing_fields_only=True,
@@ -415,19 +416,28 @@ def seal(
     certified_on: date,
     verify_url: str,
     timestamper: TimeStamper | None = None,
+    signing_time: datetime | None = None,
 ) -> bytes:
     """The agency's PAdES approval signature in the pre-made ``"seal"`` field.
 
     The visible stamp shows the seal image, "Số chứng thực: {n}/ĐT",
-    "Quyển số: {register_name}-SCTĐT/BS", "Ngày {dd} tháng {mm} năm {yyyy}"
-    and a QR code of ``verify_url``.  The officer's certification signature
+    "Quyển số: {register_name}-SCTĐT/BS" (``register_name`` is e.g.
+    ``"01/2024"``; a trailing ``-SCTĐT/BS`` is not repeated),
+    "Ngày {dd} tháng {mm} năm {yyyy}" and a QR code of ``verify_url``.  The officer's certification signature
     stays valid (filling a signature field is allowed by its DocMDP level).
+    ``signing_time`` (aware datetime, default now) is the time the signature
+    claims (an extension of the agreed signature; optional).
     """
+    moment = signing_time or datetime.now(timezone.utc)
+    vietnam_time(moment)  # rejects naive datetimes
     if isinstance(certification_number, bool) or not isinstance(certification_number, int):
         raise TypeError("certification_number must be an int")
     if certification_number < 1:
         raise ValueError("certification_number must be positive")
     register_name = nfc(register_name).strip()
+    suffix = nfc(REGISTER_SUFFIX)
+    if register_name.upper().endswith(suffix):  # tolerate the suffix being passed in
+        register_name = register_name[: -len(suffix)].rstrip()
     if not register_name:
         raise ValueError("register_name must not be empty")
     state = _field_state(attested)
@@ -441,7 +451,7 @@ def seal(
         raise SigningError("already_signed", "The copy has already been sealed.")
     lines = (
         f"Số chứng thực: {certification_number}/ĐT",
-        f"Quyển số: {register_name}-SCTĐT/BS",
+        f"Quyển số: {register_name}{suffix}",
         format_certified_on(certified_on),
     )
     style = SealStampStyle(seal_image=seal_image, lines=lines, verify_url=verify_url)
@@ -457,5 +467,5 @@ def seal(
         meta=meta,
         style=style,
         timestamper=timestamper,
-        signing_time=datetime.now(timezone.utc),
+        signing_time=moment,
     )

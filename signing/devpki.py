@@ -92,7 +92,7 @@ def create_dev_pki(
         if manifest is None:
             root_key = ec.generate_private_key(ec.SECP256R1())
             root_cert = _issue_root(root_key, now)
-            _write(directory / _ROOT_CERT, root_cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+            _write(directory / _ROOT_CERT, root_cert.public_bytes(serialization.Encoding.PEM))
             _write(
                 directory / _ROOT_KEY,
                 root_key.private_bytes(
@@ -354,7 +354,7 @@ def _write_p12(
     )
     _write(path, data)
     # public certificate next to it, so expiry can be checked without the passphrase
-    _write(path.with_suffix(".pem"), cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    _write(path.with_suffix(".pem"), cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _fit64(text: str) -> str:

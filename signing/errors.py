@@ -19,6 +19,9 @@ class SigningError(Exception):
     ``field_missing``
         the expected signature field is not in the document
         (it was not made by :func:`signing.prepare`).
+    ``field_exists``
+        :func:`signing.prepare` found a field named ``attestation`` or
+        ``seal`` already in the original.
     ``already_signed``
         the target signature field is already signed.
     ``not_attested``
@@ -50,7 +53,7 @@ class InvalidPdf(SigningError):
     """The uploaded file is not a PDF this package can certify.
 
     Codes: ``not_pdf``, ``empty_pdf``, ``truncated_pdf``, ``encrypted_pdf``,
-    ``pdf_too_large``, ``no_pages``.
+    ``pdf_too_large``, ``no_pages``, ``signed_pdf`` (already digitally signed).
     """
 
 

@@ -92,7 +92,7 @@ def make_seal_image(agency_name: str) -> bytes:
     spacing = circumference_span / max(total, 1)
     # screen coordinates: angles grow clockwise, -90 degrees is the top
     angle = -90 - circumference_span / 2
-    for ch, adv in zip(text, advances):
+    for ch, adv in zip(text, advances, strict=True):
         mid = angle + adv * spacing / 2
         x = c + radius * math.cos(math.radians(mid))
         y = c + radius * math.sin(math.radians(mid))

@@ -14,6 +14,7 @@ from pathlib import Path
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import ObjStreamRef, read_object_header
+from pyhanko.sign.fields import enumerate_sig_fields
 
 from .errors import InvalidPdf
 
@@ -58,7 +59,10 @@ def inspect_original(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Origina
     (``empty_pdf``), larger than ``max_bytes`` (``pdf_too_large``), not a PDF
     (``not_pdf``, also used for a PDF too damaged to repair), cut short
     (``truncated_pdf``), encrypted or password protected (``encrypted_pdf``),
-    or without pages (``no_pages``).
+    without pages (``no_pages``), or already digitally signed (``signed_pdf``:
+    the officer's certification signature must be the document's first
+    signature, and a foreign signature would make :func:`signing.validate`
+    report the copy as not valid).
 
     A PDF whose cross-reference data is broken (common with scanners and
     simple PDF writers) is rewritten once, with pypdf or else qpdf, and the
@@ -135,6 +139,12 @@ def _strict_check_stream(stream: io.BytesIO, data: bytes) -> int:
         if reader.xrefs.hybrid_xrefs_present:
             raise _Unreadable("hybrid cross-reference sections")
         _check_object_offsets(reader, data)
+        if any(True for _ in enumerate_sig_fields(reader, filled_status=True)):
+            raise InvalidPdf(
+                "signed_pdf",
+                "The PDF already carries a digital signature; upload the scan of the "
+                "original without a digital signature.",
+            )
         root = reader.root
         pages_ref = root.raw_get("/Pages")
         pages = pages_ref.get_object()

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pyhanko.pdf_utils import generic, layout
-from pyhanko.pdf_utils.content import ResourceType
 from fontTools import subset
 from fontTools.ttLib import TTFont
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.content import ResourceType
 from pyhanko.pdf_utils.font.api import FontEngine
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
 from pyhanko.pdf_utils.generic import pdf_name
@@ -54,7 +54,8 @@ DESIGN_HEIGHT = 170.0
 _MAX_IMAGE_SIDE = 1200
 _MAX_IMAGE_PIXELS = 40_000_000
 _STABLE_GLYPHS = "0123456789/:.,-() "
-_CACHE_SIZE = 256
+_SUBSET_CACHE_SIZE = 128  # compressed font programs, ~10-20 KB each
+_IMAGE_CACHE_SIZE = 32  # prepared signature/seal images
 
 
 def nfc(text: str) -> str:
@@ -92,8 +93,8 @@ class _LruCache:
                 self._data.popitem(last=False)
 
 
-_subset_cache = _LruCache(_CACHE_SIZE)
-_image_cache = _LruCache(_CACHE_SIZE)
+_subset_cache = _LruCache(_SUBSET_CACHE_SIZE)
+_image_cache = _LruCache(_IMAGE_CACHE_SIZE)
 
 
 class _CachedProgramCIDFont(CIDFontType2):
@@ -121,6 +122,7 @@ class _SharedFont:
     hb_font: object
     ps_name: str
     glyph_set: object
+    reverse_cmap: dict
 
 
 _shared_fonts: dict[str, _SharedFont] = {}
@@ -147,13 +149,13 @@ def _shared_font(weight: str) -> _SharedFont:
             for tag in ("cmap", "hmtx", "hhea", "head", "OS/2", "post", "name", "maxp"):
                 tt[tag]  # noqa: B018
             tt.getGlyphOrder()
-            tt["cmap"].buildReversed()
             font = _SharedFont(
                 data=data,
                 tt=tt,
                 hb_font=hb.Font(hb.Face(data)),
                 ps_name=_read_ps_name(tt),
                 glyph_set=tt.getGlyphSet(preferCFF=True),
+                reverse_cmap=tt["cmap"].buildReversed(),
             )
             _shared_fonts[weight] = font
     return font
@@ -213,7 +215,7 @@ class _FontEngine(GlyphAccumulator):
 
     @property
     def _reverse_cmap(self):
-        return self._shared.tt["cmap"].buildReversed()
+        return self._shared.reverse_cmap
 
     def _extract_subset(self, options=None):  # pragma: no cover - never on the shared font
         raise AssertionError("the shared font must not be subset in place")
