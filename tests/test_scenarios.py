@@ -31,17 +31,26 @@ def test_scenario_through_the_api(app, path, tmp_path):
     if scenario.get("valid_result"):
         pdf = tmp_path / "result.pdf"
         pdf.write_bytes(result.pdf)
-        _independent_checks(pdf)
+        _independent_checks(pdf, app.extensions["certcopy"].keys.trust_roots(), tmp_path)
 
 
-def _independent_checks(pdf: Path) -> None:
-    """poppler's pdfsig sees two valid signatures; qpdf finds no structural error."""
-    if shutil.which("pdfsig") is None or shutil.which("qpdf") is None:
+def _independent_checks(pdf: Path, roots: list[bytes], tmp_path: Path) -> None:
+    """poppler's pdfsig, trusting our root through an NSS database, sees two valid, trusted signatures, the
+    seal covering the whole document; qpdf finds no structural error."""
+    if not all(shutil.which(tool) for tool in ("pdfsig", "qpdf", "certutil")):
         if os.environ.get("CERTCOPY_REQUIRE_TOOLS"):
-            pytest.fail("pdfsig/qpdf missing but CERTCOPY_REQUIRE_TOOLS is set")
-        pytest.skip("poppler-utils and qpdf are not installed (apt-get install poppler-utils qpdf)")
-    out = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True).stdout
+            pytest.fail("pdfsig/qpdf/certutil missing but CERTCOPY_REQUIRE_TOOLS is set")
+        pytest.skip("poppler-utils, qpdf and libnss3-tools are not installed (apt-get install them)")
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
+    for n, root in enumerate(roots):
+        (tmp_path / f"root{n}.pem").write_bytes(root)
+        subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", f"root{n}", "-t", "CT,C,C", "-a", "-i",
+                        str(tmp_path / f"root{n}.pem")], check=True, capture_output=True)
+    out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(pdf)], capture_output=True, text=True).stdout
     assert out.count("Signature Validation: Signature is Valid.") == 2, out
+    assert out.count("Certificate Validation: Certificate is Trusted.") == 2, out
     assert "Total document signed" in out, out
     check = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True)
     assert check.returncode == 0 and "No syntax or stream encoding errors" in check.stdout, check.stdout

@@ -6,15 +6,15 @@ the caller's transaction under the dossier lock: a failure rolls everything back
 """
 from __future__ import annotations
 
-from datetime import date
+from urllib.parse import urlencode
 
 import signing
-from sqlalchemy import select
 
 from ..engine.audit import append_event
 from ..errors import Unprocessable
-from ..models import Document, Register, RegisterEntry, User
+from ..models import Document, User
 from .calendar import VN_TZ
+from .registers import check_register_open, lock_register, record_entry, take_number
 
 
 def receive_dossier(ctx, task) -> str:
@@ -72,21 +72,6 @@ def sign_copy(ctx, task, placement: str | None = None) -> dict:
     return {"sha256": sha, "signer": signer.username, "placement": placement or "new_page"}
 
 
-def lock_register(session, register_id: int) -> Register | None:
-    query = select(Register).where(Register.id == register_id)
-    if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
-
-
-def check_register_open(register: Register | None, agency_id: int, today: date) -> Register:
-    if register is None or register.agency_id != agency_id:
-        raise Unprocessable("Sổ chứng thực không tồn tại ở cơ quan này.", code="unknown_register")
-    if register.closed or not (register.opened_on <= today <= register.closes_on):
-        raise Unprocessable(f"Sổ chứng thực {register.full_name} không đang mở.", code="register_closed")
-    return register
-
-
 def seal_copy(ctx, task, register: int) -> dict:
     """The clerk's seal: next number of the register, the agency's seal signature over the signer's."""
     services, dossier = ctx.services, ctx.dossier
@@ -100,21 +85,18 @@ def seal_copy(ctx, task, register: int) -> dict:
         raise Unprocessable("Bản sao chưa được ký.", code="not_signed")
     row = services.keys.credential_for(ctx.session, kind="seal", agency=agency)
     credential = services.keys.unlock(row, ctx.pin)
-    number = book.next_number
-    verify_url = f"{services.settings.public_base_url}/verify/{number}?register={book.full_name}&date={today:%Y-%m-%d}"
+    number = take_number(ctx.session, book)  # under the register's row lock; a failure below rolls it back
+    verify_url = f"{services.settings.public_base_url}/verify/{number}?" + urlencode(
+        {"register": book.full_name, "date": f"{today:%Y-%m-%d}"})
     try:
         sealed = signing.seal(services.files.get(dossier.attested_sha256), credential,
                               seal_image=services.files.get(agency.seal_image_sha256), certification_number=number,
                               register_name=book.name, certified_on=today, verify_url=verify_url,
-                              timestamper=services.keys.timestamper())
+                              timestamper=services.keys.timestamper(), signing_time=ctx.now)
     except signing.SigningError as exc:
         raise _signing_error(exc) from None
     sha = services.files.put(sealed)
-    book.next_number = number + 1
-    signer_name = dossier.signed_by.full_name if dossier.signed_by else ""
-    ctx.session.add(RegisterEntry(register_id=book.id, number=number, dossier_id=dossier.id,
-                                  applicant_name=dossier.applicant_name, document_type=dossier.document_type,
-                                  certified_at=ctx.now, signer_name=signer_name))
+    record_entry(ctx.session, book, number, dossier, ctx.now)
     ctx.session.add(Document(dossier_id=dossier.id, kind="certified_copy", sha256=sha, size=len(sealed),
                              pages=dossier.pages, filename=f"{dossier.code}.pdf", created_at=ctx.now))
     dossier.result_sha256 = sha
@@ -124,7 +106,31 @@ def seal_copy(ctx, task, register: int) -> dict:
     return {"certification_number": number, "register": book.full_name, "sha256": sha}
 
 
+def notify_task_holders(ctx, task, template: str) -> dict:
+    """Tell whoever holds the dossier's current task(s) (the assignee, or every staff member of the task's
+    role); someone already told the same message in this step (e.g. the leader) is not told twice."""
+    from sqlalchemy import select
+
+    from ..models import Notification
+    from .due import task_holders
+
+    dossier, session = ctx.dossier, ctx.session
+    message = ctx.services.notifier.render(template, dossier, task.data)
+    already = set(session.scalars(select(Notification.user_id).where(
+        Notification.dossier_id == dossier.id, Notification.created_at == ctx.now, Notification.message == message)))
+    told = []
+    for user in task_holders(session, ctx.services.notifier, dossier):
+        if user.id in already:
+            continue
+        session.add(Notification(user_id=user.id, dossier_id=dossier.id, message=message, created_at=ctx.now))
+        told.append(user.username)
+    append_event(session, dossier, at=ctx.now, actor="system", role=None, kind="notified", task=task.task_spec.name,
+                 data={"recipient": "task_holder", "template": template, "to": told})
+    return {"to": told}
+
+
 OPERATORS = {
+    "notify_task_holders": notify_task_holders,
     "receive_dossier": receive_dossier,
     "flag_overdue": flag_overdue,
     "notify": notify,
