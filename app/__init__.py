@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(openapi.bp)
+    from .web import api_admin, api_registers, api_reports, api_setup, registers_pages
+    for module in (api_registers, api_setup, api_admin, api_reports, registers_pages):
+        app.register_blueprint(module.bp)
     app.before_request(check_csrf)
 
     @app.context_processor
@@ -49,6 +52,15 @@ def _register_error_handlers(app: Flask) -> None:
             return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status
         return render_template("error.html", title="Không thực hiện được", message=exc.message,
                                status=exc.status), exc.status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # A bug or an outage, never bad input: the transaction was rolled back; say so without details.
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        message = "Lỗi hệ thống: thao tác chưa được thực hiện, không có dữ liệu nào bị thay đổi. Vui lòng thử lại."
+        if request.path.startswith("/api/"):
+            return jsonify(error_body("internal_error", message)), 500
+        return render_template("error.html", title="Lỗi hệ thống", message=message, status=500), 500
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
