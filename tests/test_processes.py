@@ -55,6 +55,7 @@ OPERATORS = {
     "receive_dossier": set(),
     "flag_overdue": set(),
     "notify": {"recipient", "template"},
+    "notify_task_holders": {"template"},
     "sign_copy": {"placement"},
     "seal_copy": {"register"},
 }
@@ -65,6 +66,8 @@ SERVICE_TASKS = {
     "flag_overdue_task": ("flag_overdue", {}, "flag_overdue_result"),
     "notify_overdue": ("notify", {"recipient": ("str", "'leader'"), "template": ("str", "'overdue'")},
                        "notify_overdue_result"),
+    "notify_overdue_holders": ("notify_task_holders", {"template": ("str", "'overdue'")},
+                               "notify_overdue_holders_result"),
     "notify_supplement": ("notify", {"recipient": ("str", "'citizen'"),
                                      "template": ("str", "'supplement_requested'")},
                           "notify_supplement_result"),
@@ -353,6 +356,7 @@ FORM_FIELDS = {
     "rework": {"decision", "reason"},
     "seal": {"register"},
     "return": {"fee_paid"},
+    "deputy_review": {"opinion"},  # not shipped: the worked example of docs/redesign-routing.md adds it
 }
 
 FORM_CASES = [
@@ -422,7 +426,7 @@ def test_form_is_valid_schema(name):
 def test_form_files_match_user_tasks():
     names = {p.stem for p in FORMS.glob("*.json")}
     assert names == set(FORM_FIELDS)
-    assert set().union(*(set(t) for t in USER_TASKS.values())) == names
+    assert set().union(*(set(t) for t in USER_TASKS.values())) <= names
 
 
 @pytest.mark.parametrize("name,data,ok", FORM_CASES)
@@ -610,8 +614,10 @@ def test_run_deadline_fires_and_work_goes_on(variant):
         ("receive", "receive_dossier"),
         ("flag_overdue_task", "flag_overdue"),
         ("notify_overdue", "notify"),
+        ("notify_overdue_holders", "notify_task_holders"),
     ]
     assert engine.calls[2][2] == {"recipient": "leader", "template": "overdue"}
+    assert engine.calls[3][2] == {"template": "overdue"}
     assert wf.waiting_events() == []
     assert not wf.is_completed()
     middle_steps(variant, wf)

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import lock_dossier, next_counter
 from ..engine.audit import append_event
-from ..engine.runtime import FINAL_STATUSES, StepContext
+from ..engine.runtime import StepContext
 from ..errors import (
     BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unprocessable, UnsupportedMediaType,
 )
 from ..models import Agency, Document, Dossier, Event, HumanTask, User, UserRole
-from .access import may_work
+from .access import can_view_dossier, may_work
 from .calendar import VN_TZ
 from .codes import dossier_code, dossier_counter_key
 from .fees import fee_for
@@ -142,6 +142,8 @@ def validate_filing(session: Session, actor: User, fields: dict) -> dict:
 def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, filename: str = "original.pdf",
                    idempotency_key: str | None = None) -> tuple[Dossier, bool]:
     """File a dossier (citizen online, or one_stop walk-in). Returns (dossier, created)."""
+    if not (actor.has_role("citizen") or actor.has_role("one_stop")):
+        raise Forbidden("Chỉ công dân hoặc Bộ phận một cửa mới nộp hồ sơ được.")
     with system.db.session() as session:
         if idempotency_key:
             existing = session.scalar(select(Dossier).where(Dossier.idempotency_key == idempotency_key))
@@ -298,16 +300,18 @@ def supplement(system, actor: User, code: str, upload: bytes | None, note: str |
     """The citizen uploads what was asked for; the new scan replaces the one to certify; back to intake."""
     with system.db.session() as session:
         dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-        if dossier is None:
+        if dossier is None or not can_view_dossier(actor, dossier):
             raise NotFound("Không có hồ sơ này.")
+        if actor.id != dossier.applicant_id and not actor.has_role("one_stop"):
+            raise Forbidden("Chỉ người nộp hồ sơ (hoặc Bộ phận một cửa, với hồ sơ không có tài khoản) "
+                            "mới bổ sung được hồ sơ.")
         row = session.scalar(select(HumanTask).where(HumanTask.dossier_id == dossier.id,
                                                      HumanTask.name == "supplement"))
         if row is None:
             raise Conflict("Hồ sơ không ở bước chờ bổ sung.", code="task_not_ready")
         reason = may_work(actor, dossier, row)
         if reason:
-            raise Forbidden(reason) if actor.id == dossier.applicant_id or actor.has_role("one_stop") else \
-                NotFound("Không có hồ sơ này.")
+            raise Forbidden(reason)
         task_id = row.id
     cleaned = validate_form("supplement", {"note": note} if note else {})
     info = inspect_upload(system, upload)
@@ -346,23 +350,3 @@ def claim_task(system, actor: User, task_id: str, release: bool = False) -> Huma
         session.refresh(row)
         return row
 
-
-def run_due_timers(system, now: datetime | None = None, limit: int = 200) -> int:
-    """Fire every due timer (one transaction per dossier, under its lock); returns how many dossiers moved."""
-    now = now or clock.now()
-    with system.db.session() as session:
-        codes = list(session.scalars(
-            select(Dossier.code).where(Dossier.next_timer_at <= now).order_by(Dossier.next_timer_at).limit(limit)))
-    fired = 0
-    for code in codes:
-        with unit_of_work(system) as session:
-            dossier = lock_dossier(session, code)
-            if dossier is None or dossier.next_timer_at is None or dossier.next_timer_at > now \
-                    or dossier.status in FINAL_STATUSES:
-                continue
-            before = dossier.status
-            workflow = system.engine.load(dossier)
-            system.engine.fire_timers(_step(system, session, dossier, None, None, now), workflow)
-            _record_outcome(session, dossier, before, now, "system")
-            fired += 1
-    return fired
