@@ -19,10 +19,18 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp.base import BaseStampStyle
 
+from ._loop import outside_event_loop
 from .credentials import Credential
 from .errors import InvalidPdf, SigningError
 from .original import DEFAULT_MAX_BYTES, inspect_original
-from .stamps import ATTESTATION_TEXT, DESIGN_HEIGHT, DESIGN_WIDTH, AttestationStampStyle, SealStampStyle, nfc
+from .stamps import (
+    ATTESTATION_TEXT,
+    DESIGN_HEIGHT,
+    DESIGN_WIDTH,
+    AttestationStampStyle,
+    SealStampStyle,
+    nfc,
+)
 
 __all__ = [
     "ATTESTATION_FIELD",
@@ -292,6 +300,7 @@ def _field_state(pdf: bytes) -> dict[str, bool]:
         raise InvalidPdf("not_pdf", "The document could not be read as a PDF.") from exc
 
 
+@outside_event_loop
 def _sign(
     pdf: bytes,
     *,

@@ -16,6 +16,8 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from ._loop import outside_event_loop
+
 __all__ = ["SignatureReport", "ValidationReport", "validate"]
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ def _load_roots(trust_roots: Sequence[bytes]) -> list[asn1_x509.Certificate]:
     return roots
 
 
+@outside_event_loop
 def validate(pdf: bytes, trust_roots: Sequence[bytes]) -> ValidationReport:
     """Validate every signature of ``pdf`` against ``trust_roots`` (PEM or DER).
 

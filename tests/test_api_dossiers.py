@@ -294,3 +294,38 @@ def test_rework_resubmits_with_a_corrected_scan(api, system):
     refused = api.post(f"/tasks/{task['id']}/complete", "one_stop.pcc1",
                        data={"data": '{"decision": "accept"}', "original": (io.BytesIO(make_pdf(1)), "a.pdf")})
     assert refused.status_code == 422 and error_code(refused) == "scan_not_accepted"
+
+
+def test_same_form_twice_at_once_files_one_dossier(app, api, system):
+    import threading
+
+    token = api.login("citizen")
+    results = []
+    barrier = threading.Barrier(6)
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        resp = client.post("/api/v1/dossiers", headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k-42"},
+                           data={"agency": "pcc1", "procedure": "2.000815", "document_type": "Học bạ", "copies": "1",
+                                 "declaration": "true", "original": (io.BytesIO(make_pdf(1)), "a.pdf")})
+        results.append((resp.status_code, resp.get_json().get("code")))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(s for s, _ in results) == [200] * 5 + [201]
+    assert len({c for _, c in results}) == 1 and count(system, Dossier) == 1
+
+
+def test_citizen_gets_the_copy_only_when_returned(api, system):
+    code = api.file_dossier().get_json()["code"]
+    accept_and_route(api, code)
+    api.complete("signer.pcc1", code, "review_sign", {"decision": "approve"}, pin="demo")
+    api.complete("clerk.pcc1", code, "seal", {"register": _register_id(system, "pcc1")}, pin="demo")
+    assert api.get(f"/dossiers/{code}/result.pdf", "citizen").status_code == 404
+    assert api.get(f"/dossiers/{code}/result.pdf", "one_stop.pcc1").status_code == 200
+    api.complete("one_stop.pcc1", code, "return", {"fee_paid": True})
+    assert api.get(f"/dossiers/{code}/result.pdf", "citizen").status_code == 200

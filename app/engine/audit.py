@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..models import Dossier, Event
 
 EVENT_KINDS = ("submitted", "task_completed", "service_completed", "timer_fired", "notified", "migrated",
-               "cancelled", "claimed", "released")
+               "cancelled", "claimed", "released", "fee_paid")
 SECRET_KEYS = {"pin", "passphrase", "password", "secret"}
 
 

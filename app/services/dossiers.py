@@ -7,6 +7,7 @@ from datetime import datetime
 
 import signing
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -157,40 +158,50 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
     usable_sha = system.files.put(info.pdf) if info.repaired else uploaded_sha
     fee = fee_for(info.pages, values["copies"])
     now = clock.now()
-    with unit_of_work(system) as session:
-        agency = session.get(Agency, values["agency"].id)
-        day = now.astimezone(VN_TZ).date()
-        code = dossier_code(agency.code, day, next_counter(session, dossier_counter_key(agency.code, day)))
-        version = active_version(session, agency.level)
-        applicant = values["applicant"]
-        dossier = Dossier(
-            code=code, agency_id=agency.id, procedure=values["procedure"], document_type=values["document_type"],
-            copies=values["copies"], delivery=values["delivery"], payment=values["payment"],
-            applicant_id=applicant.id if applicant else None,
-            applicant_name=applicant.full_name if applicant else values["email"],
-            applicant_email=values["email"], created_by_id=actor.id, status="submitted", variant=agency.level,
-            process_version_id=version.id, pages=info.pages, fee_amount=fee.amount_vnd, fee_paid=False,
-            submitted_at=now, due_at=system.calendar.due_at(now, system.settings.processing_hours),
-            original_sha256=usable_sha, idempotency_key=idempotency_key, event_seq=0, event_head="", lock_version=0,
-            loop_rounds=0,
-        )
-        session.add(dossier)
-        session.flush()
-        session.add(Document(dossier_id=dossier.id, kind="original", sha256=uploaded_sha, size=len(upload),
-                             pages=info.pages, filename=filename[:255], created_at=now))
-        if info.repaired:
-            session.add(Document(dossier_id=dossier.id, kind="original_repaired", sha256=usable_sha,
-                                 size=len(info.pdf), pages=info.pages, filename=f"repaired-{filename}"[:255],
-                                 created_at=now))
-        role = "citizen" if actor.has_role("citizen") else "one_stop"
-        append_event(session, dossier, at=now, actor=actor.username, role=role, kind="submitted", data={
-            "agency": agency.code, "procedure": dossier.procedure, "document_type": dossier.document_type,
-            "copies": dossier.copies, "delivery": dossier.delivery, "payment": dossier.payment,
-            "fee": fee.as_dict(), "original_sha256": uploaded_sha, "repaired": info.repaired,
-            "walk_in": role == "one_stop",
-        })
-        system.engine.start(_step(system, session, dossier, actor, role, now),
-                            {"supplement_timeout": system.settings.supplement_timeout, "dossier": code})
+    try:
+        with unit_of_work(system) as session:
+            agency = session.get(Agency, values["agency"].id)
+            day = now.astimezone(VN_TZ).date()
+            code = dossier_code(agency.code, day, next_counter(session, dossier_counter_key(agency.code, day)))
+            version = active_version(session, agency.level)
+            applicant = values["applicant"]
+            dossier = Dossier(
+                code=code, agency_id=agency.id, procedure=values["procedure"], document_type=values["document_type"],
+                copies=values["copies"], delivery=values["delivery"], payment=values["payment"],
+                applicant_id=applicant.id if applicant else None,
+                applicant_name=applicant.full_name if applicant else values["email"],
+                applicant_email=values["email"], created_by_id=actor.id, status="submitted", variant=agency.level,
+                process_version_id=version.id, pages=info.pages, fee_amount=fee.amount_vnd, fee_paid=False,
+                submitted_at=now, due_at=system.calendar.due_at(now, system.settings.processing_hours),
+                original_sha256=usable_sha, idempotency_key=idempotency_key, event_seq=0, event_head="", lock_version=0,
+                loop_rounds=0,
+            )
+            session.add(dossier)
+            session.flush()
+            session.add(Document(dossier_id=dossier.id, kind="original", sha256=uploaded_sha, size=len(upload),
+                                 pages=info.pages, filename=filename[:255], created_at=now))
+            if info.repaired:
+                session.add(Document(dossier_id=dossier.id, kind="original_repaired", sha256=usable_sha,
+                                     size=len(info.pdf), pages=info.pages, filename=f"repaired-{filename}"[:255],
+                                     created_at=now))
+            role = "citizen" if actor.has_role("citizen") else "one_stop"
+            append_event(session, dossier, at=now, actor=actor.username, role=role, kind="submitted", data={
+                "agency": agency.code, "procedure": dossier.procedure, "document_type": dossier.document_type,
+                "copies": dossier.copies, "delivery": dossier.delivery, "payment": dossier.payment,
+                "fee": fee.as_dict(), "original_sha256": uploaded_sha, "repaired": info.repaired,
+                "walk_in": role == "one_stop",
+            })
+            system.engine.start(_step(system, session, dossier, actor, role, now),
+                                {"supplement_timeout": system.settings.supplement_timeout, "dossier": code})
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same form arrived twice at the same moment: the other request created the dossier.
+        with system.db.session() as session:
+            existing = session.scalar(select(Dossier).where(Dossier.idempotency_key == idempotency_key))
+        if existing is None or existing.created_by_id != actor.id:
+            raise Conflict("Khóa chống gửi trùng (Idempotency-Key) đã được dùng.", code="duplicate") from None
+        return existing, False
     return dossier, True
 
 

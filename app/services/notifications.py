@@ -1,4 +1,9 @@
-"""Notifications: in-app messages and the e-mail outbox (each message recorded once per dedup key)."""
+"""Notifications: one service for in-app messages, e-mail and SMS.
+
+In-app messages are `Notification` rows; e-mail and SMS are `OutboxMessage` rows that app/services/outbox.py sends
+after the commit. Everything is written inside the caller's transaction, so a step that fails queues nothing, and
+every outbox row carries a `dedup_key` so a retried step queues each message once.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Dossier, HumanTask, Notification, OutboxMessage, User, UserRole
+from ..models import Appointment, Dossier, HumanTask, Notification, OutboxMessage, User, UserRole
+from .calendar import VN_TZ
 
 TEMPLATES = {
     "supplement_requested": "Hồ sơ {code} cần bổ sung: {reason}",
@@ -15,21 +21,59 @@ TEMPLATES = {
     "cancelled": "Hồ sơ {code} đã bị hủy. Lý do: {reason}",
     "result_ready": "Hồ sơ {code} đã có kết quả: bản sao điện tử đã được chứng thực.",
     "overdue": "Hồ sơ {code} đã quá hạn xử lý (hạn {due}).",
+    "fee_paid": "Đã nhận lệ phí {amount} đồng của hồ sơ {code}. Cảm ơn bạn.",
+}
+SUBJECTS = {
+    "supplement_requested": "Yêu cầu bổ sung hồ sơ {code}",
+    "refused": "Hồ sơ {code} bị từ chối tiếp nhận",
+    "supplement_expired": "Hồ sơ {code} đã bị hủy",
+    "cancelled": "Hồ sơ {code} đã bị hủy",
+    "result_ready": "Kết quả chứng thực hồ sơ {code}",
+    "fee_paid": "Đã nhận lệ phí hồ sơ {code}",
+}
+APPOINTMENT_TEMPLATES = {
+    "appointment_booked": "Đặt lịch hẹn thành công. Mã lịch hẹn {code}: {slot} ngày {day} tại {agency}. "
+                          "Vui lòng mang theo bản chính giấy tờ cần chứng thực.",
+    "appointment_moved": "Lịch hẹn {code} được dời sang {slot} ngày {day} tại {agency}. Lý do: {reason}",
+    "appointment_reminder": "Nhắc lịch hẹn {code}: {slot} ngày {day} tại {agency}. "
+                            "Vui lòng mang theo bản chính giấy tờ cần chứng thực.",
+    "appointment_cancelled": "Lịch hẹn {code} ({slot} ngày {day}) đã được hủy.",
+}
+APPOINTMENT_SUBJECTS = {
+    "appointment_booked": "Xác nhận lịch hẹn {code}",
+    "appointment_moved": "Lịch hẹn {code} được dời",
+    "appointment_reminder": "Nhắc lịch hẹn {code}",
+    "appointment_cancelled": "Hủy lịch hẹn {code}",
 }
 ROLE_FALLBACK = {"leader": "signer"}
 TASK_WAITING = "Hồ sơ {code}: có việc chờ xử lý — {title}."
+
+
+def _slot_label(start: str) -> str:
+    hour, minute = start.split(":")
+    return f"{int(hour)}h{minute}"
+
+
+def vnd(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
 
 
 class Notifier:
     def __init__(self, settings):
         self.settings = settings
 
+    # -- rendering -------------------------------------------------------------------------------------------
     def render(self, template: str, dossier: Dossier, data: dict) -> str:
         if template not in TEMPLATES:
             raise KeyError(f"unknown notification template '{template}'")
-        due = dossier.due_at.astimezone().strftime("%H:%M %d/%m/%Y") if dossier.due_at else ""
-        return TEMPLATES[template].format(code=dossier.code, reason=data.get("reason") or "", due=due)
+        due = dossier.due_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if dossier.due_at else ""
+        return TEMPLATES[template].format(code=dossier.code, reason=data.get("reason") or "", due=due,
+                                          amount=vnd(dossier.fee_amount))
 
+    def dossier_link(self, code: str) -> str:
+        return f"{self.settings.public_base_url}/cong-dan/ho-so/{code}"
+
+    # -- recipients ------------------------------------------------------------------------------------------
     def staff_with_role(self, session: Session, agency_id: int, role: str) -> list[User]:
         """Active staff of the agency holding `role`; a commune has no `leader`: its chairman (signer) leads."""
         users = list(session.scalars(
@@ -38,27 +82,58 @@ class Notifier:
             return self.staff_with_role(session, agency_id, ROLE_FALLBACK[role])
         return users
 
+    # -- channels --------------------------------------------------------------------------------------------
+    @staticmethod
+    def queue(session: Session, *, dedup_key: str, channel: str, recipient: str, subject: str, body: str,
+              now: datetime, attachment_sha256: str | None = None, attachment_name: str | None = None) -> bool:
+        """Queue one e-mail or SMS unless a message with this key was queued before. True when queued now."""
+        session.flush()  # earlier rows of this transaction must be visible to the check below
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)) is not None:
+            return False
+        session.add(OutboxMessage(dedup_key=dedup_key, channel=channel, recipient=recipient, subject=subject[:255],
+                                  body=body, attachment_sha256=attachment_sha256, attachment_name=attachment_name,
+                                  created_at=now, attempts=0))
+        return True
+
+    def tell_person(self, session: Session, *, user: User | None, email: str | None, phone: str | None,
+                    message: str, subject: str, now: datetime, dedup: str, dossier_id: int | None = None,
+                    link: str | None = None, attachment_sha256: str | None = None,
+                    attachment_name: str | None = None) -> list[str]:
+        """In-app for an account, e-mail and SMS when an address or number is known. Returns who was told."""
+        told: list[str] = []
+        if user is not None:
+            session.add(Notification(user_id=user.id, dossier_id=dossier_id, message=message, created_at=now))
+            told.append(user.username)
+        if email:
+            body = message + (f"\n\nXem chi tiết: {link}" if link else "")
+            self.queue(session, dedup_key=f"{dedup}:email", channel="email", recipient=email, subject=subject,
+                       body=body, now=now, attachment_sha256=attachment_sha256, attachment_name=attachment_name)
+            told.append(email)
+        if phone:
+            self.queue(session, dedup_key=f"{dedup}:sms", channel="sms", recipient=phone, subject="", body=message,
+                       now=now)
+            told.append(f"sms:{phone}")
+        return told
+
+    # -- dossiers --------------------------------------------------------------------------------------------
     def notify(self, session: Session, dossier: Dossier, recipient: str, template: str, data: dict,
                now: datetime, dedup: str, attachment_sha256: str | None = None) -> dict:
         """Tell the citizen or the staff of a role about a dossier. Returns who was told (for the audit)."""
         message = self.render(template, dossier, data)
-        told: list[str] = []
         if recipient == "citizen":
-            users = [dossier.applicant] if dossier.applicant else []
+            applicant = dossier.applicant
+            subject = SUBJECTS.get(template, "Hồ sơ {code}").format(code=dossier.code)
+            told = self.tell_person(
+                session, user=applicant, email=dossier.applicant_email or (applicant.email if applicant else None),
+                phone=applicant.phone if applicant else None, message=message, subject=subject, now=now,
+                dedup=f"{dossier.code}:{dedup}", dossier_id=dossier.id,
+                link=self.dossier_link(dossier.code) if applicant else None, attachment_sha256=attachment_sha256,
+                attachment_name=f"{dossier.code}.pdf" if attachment_sha256 else None)
         else:
-            users = self.staff_with_role(session, dossier.agency_id, recipient)
-        for user in users:
-            session.add(Notification(user_id=user.id, dossier_id=dossier.id, message=message, created_at=now))
-            told.append(user.username)
-        email = dossier.applicant_email if recipient == "citizen" else None
-        if email:
-            key = f"{dossier.code}:{dedup}:email"
-            if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)) is None:
-                session.add(OutboxMessage(
-                    dedup_key=key, channel="email", recipient=email, subject=f"Hồ sơ {dossier.code}",
-                    body=message, attachment_sha256=attachment_sha256,
-                    attachment_name=f"{dossier.code}.pdf" if attachment_sha256 else None, created_at=now))
-            told.append(email)
+            told = []
+            for user in self.staff_with_role(session, dossier.agency_id, recipient):
+                session.add(Notification(user_id=user.id, dossier_id=dossier.id, message=message, created_at=now))
+                told.append(user.username)
         return {"recipient": recipient, "template": template, "to": told, "message": message}
 
     def tasks_waiting(self, session: Session, dossier: Dossier, tasks: list[HumanTask], now: datetime) -> None:
@@ -73,3 +148,21 @@ class Notifier:
             message = TASK_WAITING.format(code=dossier.code, title=task.title)
             for user in users:
                 session.add(Notification(user_id=user.id, dossier_id=dossier.id, message=message, created_at=now))
+
+    # -- appointments ----------------------------------------------------------------------------------------
+    def render_appointment(self, template: str, appointment: Appointment, reason: str | None = None) -> str:
+        if template not in APPOINTMENT_TEMPLATES:
+            raise KeyError(f"unknown notification template '{template}'")
+        return APPOINTMENT_TEMPLATES[template].format(
+            code=appointment.code, slot=_slot_label(appointment.slot), day=appointment.day.strftime("%d/%m/%Y"),
+            agency=appointment.agency.name, reason=reason or "")
+
+    def notify_appointment(self, session: Session, appointment: Appointment, template: str, now: datetime,
+                           dedup: str, reason: str | None = None) -> list[str]:
+        """Tell the citizen who booked an appointment (in-app, e-mail, SMS) that it was booked, moved, …"""
+        citizen = appointment.citizen
+        message = self.render_appointment(template, appointment, reason)
+        subject = APPOINTMENT_SUBJECTS[template].format(code=appointment.code)
+        return self.tell_person(session, user=citizen, email=citizen.email, phone=citizen.phone, message=message,
+                                subject=subject, now=now, dedup=f"{appointment.code}:{dedup}",
+                                link=f"{self.settings.public_base_url}/cong-dan/lich-hen")

@@ -160,6 +160,9 @@ def result_pdf(code):
         dossier = _load_visible(session, code, user)
         if not dossier.result_sha256:
             raise NotFound("Hồ sơ chưa có bản sao được chứng thực.", code="no_result")
+        if dossier.applicant_id == user.id and dossier.status != "returned":
+            # The citizen receives the copy when the one-stop desk returns it (fee settled), not at sealing.
+            raise NotFound("Bản sao chưa được trả kết quả.", code="no_result")
         data = system().files.get(dossier.result_sha256)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{code}.pdf"'})

@@ -8,7 +8,9 @@ from flask import Blueprint, current_app, jsonify
 bp = Blueprint("openapi", __name__)
 
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/verify"),
-          ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/agencies"), ("GET", "/api/v1/procedures")}
+          ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/agencies"), ("GET", "/api/v1/procedures"),
+          ("GET", "/api/v1/agencies/<ref>/slots"), ("POST", "/api/v1/payments/<reference>/notify"),
+          ("GET", "/api/v1/verify/<int:number>")}
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message", "details"], "properties": {
