@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-import threading
 from datetime import datetime
 from pathlib import Path
 
+from . import clock
 from .config import Settings
 
 
@@ -29,42 +30,44 @@ def cmd_demo(args) -> int:
     print(f"{'username':<26}{'role':<18}{'agency':<10}password / PIN")
     for username, role, slug in demo_accounts():
         print(f"{username:<26}{role:<18}{slug:<10}{DEMO_PASSWORD}")
-    _start_ticker(system, interval=5.0)
+    from .scheduler import start_scheduler
+
+    scheduler = start_scheduler(system)
+    print(f"Timer scheduler: one tick every {scheduler.interval:g} s (APScheduler)")
     server = create_server(app, host="127.0.0.1", port=args.port, threads=8, ident="certcopy")
     print(f"Serving on http://127.0.0.1:{args.port}  (Ctrl+C to stop)", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        scheduler.stop(wait=False)
     return 0
-
-
-def _start_ticker(system, interval: float) -> None:
-    """Fire due timers every few seconds in the background of the demo server."""
-    from .services.dossiers import run_due_timers
-
-    def loop():
-        stop = threading.Event()
-        while not stop.wait(interval):
-            try:
-                run_due_timers(system)
-            except Exception as exc:  # keep ticking; the next tick retries
-                print(f"timer tick failed: {exc}", file=sys.stderr)
-
-    threading.Thread(target=loop, name="certcopy-ticker", daemon=True).start()
 
 
 def cmd_tick(args) -> int:
     from .bootstrap import prepare_system
-    from .services.dossiers import run_due_timers
+    from .services.timers import tick
 
-    now = datetime.fromisoformat(args.now) if args.now else None
-    if now is not None and now.tzinfo is None:
-        print("--now needs a UTC offset, e.g. 2026-11-25T15:00:00+07:00", file=sys.stderr)
-        return 2
+    now = None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"--now: not an ISO-8601 moment: {args.now!r} (e.g. 2026-11-25T15:00:00+07:00)", file=sys.stderr)
+            return 2
+        if now.tzinfo is None:
+            print("--now needs a UTC offset, e.g. 2026-11-25T15:00:00+07:00", file=sys.stderr)
+            return 2
     system = prepare_system(_settings(args))
-    fired = run_due_timers(system, now)
-    print(f"{fired} dossier(s) had due timers")
+    try:
+        with clock.frozen(now) if now else contextlib.nullcontext():
+            report = tick(system, now)
+    finally:
+        system.db.engine.dispose()
+    print(f"tick as of {report.now.isoformat()}: {report.summary()}")
+    for error in report.errors:
+        print(f"  failed: {error}", file=sys.stderr)
     return 0
 
 
@@ -97,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=5000)
     demo.set_defaults(func=cmd_demo)
 
-    tick = sub.add_parser("tick", help="fire the timers that are due, once")
+    tick = sub.add_parser("tick", help="one scheduler tick: fire the due timers, send due-soon notices, run jobs")
     tick.add_argument("--instance")
-    tick.add_argument("--now", help="ISO-8601 moment with offset to tick as of")
+    tick.add_argument("--now", help="tick as of this ISO-8601 moment with offset (default: now)")
     tick.set_defaults(func=cmd_tick)
 
     replay = sub.add_parser("replay", help="run path scenarios against a fresh database, printing each step")

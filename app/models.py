@@ -47,6 +47,7 @@ class Agency(Base):
     level: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     seal_image_sha256: Mapped[str | None] = mapped_column(String(64))
+    appointment_capacity: Mapped[int | None] = mapped_column(Integer)  # places per hourly slot; None: default
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id])
 
@@ -97,6 +98,15 @@ class SigningCredential(Base):
     subject: Mapped[str] = mapped_column(String(255))
     not_after: Mapped[datetime] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # certificate details read at upload (the container itself is stored encrypted, see services/keys.py)
+    subject_dn: Mapped[str | None] = mapped_column(String(500))
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    serial_number: Mapped[str | None] = mapped_column(String(80))
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    fingerprint_sha256: Mapped[str | None] = mapped_column(String(64))
+    key_usage: Mapped[str | None] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    uploaded_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class ProcessVersion(Base):
@@ -151,6 +161,11 @@ class Dossier(Base):
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     next_timer_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # timer retries (issue 7): a dossier whose timers failed waits until timer_retry_at (exponential backoff)
+    timer_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    timer_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    timer_error: Mapped[str | None] = mapped_column(String(500))
+    due_soon_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     original_sha256: Mapped[str] = mapped_column(String(64))
     attested_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -177,6 +192,7 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_inbox_agency_role_due", "agency_id", "role", "due_at"),
+        Index("ix_inbox_agency_name_due", "agency_id", "name", "due_at"),  # the staff queues (one task name each)
         Index("ix_inbox_citizen", "citizen_id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
@@ -251,6 +267,7 @@ class RegisterEntry(Base):
 class Notification(Base):
     """In-app message to a user; e-mail copies go through the outbox."""
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"))
@@ -272,6 +289,12 @@ class OutboxMessage(Base):
     attachment_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # delivery bookkeeping (app/services/outbox.py): a sender claims a row for a while, retries with back-off
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Counter(Base):
@@ -281,8 +304,134 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
+
+# -- deadlines, timers and the scheduler (issue 7) -------------------------------------------------------------
+Index("ix_dossiers_agency_due", Dossier.agency_id, Dossier.due_at)
+Index("ix_dossiers_due_at", Dossier.due_at)
+
+
+class AgencyCalendar(Base):
+    """An agency's working calendar (working periods, weekdays, cutoff, extra days off, make-up days).
+
+    `scope` is "default" (every agency without its own) or "agency:<id>"."""
+    __tablename__ = "agency_calendars"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40), unique=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    config: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class SchedulerClaim(Base):
+    """A piece of scheduled work done once across every scheduler (key e.g. "reminder:<appointment>:<date>")."""
+    __tablename__ = "scheduler_claims"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
 __all__ = [
     "Base", "Agency", "User", "UserRole", "SigningCredential", "ProcessVersion", "Document", "Dossier",
     "HumanTask", "Event", "Register", "RegisterEntry", "Notification", "OutboxMessage", "Counter",
+    "AgencyCalendar", "SchedulerClaim",
     "ROLES", "STAFF_ROLES", "LEVELS"
 ]
+
+
+# -- citizen portal: appointments, payments, ratings (issue 5) -------------------------------------------------
+class Appointment(Base):
+    """Lịch hẹn: a citizen books an hourly slot at an agency to bring the original; code `CTĐT-{ddmmyy}-{seq:04}`.
+
+    `status`: booked | moved (staff moved it, still to come) | converted (a dossier was made) | cancelled.
+    `booked_day`/`booked_slot` keep the time first booked; `day`/`slot` are the current time."""
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_agency_day", "agency_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    procedure: Mapped[str] = mapped_column(String(16))
+    document_type: Mapped[str] = mapped_column(String(255))
+    day: Mapped[date] = mapped_column(Date)
+    slot: Mapped[str] = mapped_column(String(5))
+    booked_day: Mapped[date] = mapped_column(Date)
+    booked_slot: Mapped[str] = mapped_column(String(5))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    move_reason: Mapped[str | None] = mapped_column(Text)
+    moved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    moved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"))
+    reminded_for: Mapped[date | None] = mapped_column(Date)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    citizen: Mapped[User] = relationship(foreign_keys=[citizen_id], lazy="joined")
+    dossier: Mapped[Dossier | None] = relationship()
+
+
+class AppointmentSlot(Base):
+    """Places taken in one agency's hourly slot on one day; a booking increments `booked` only below capacity."""
+    __tablename__ = "appointment_slots"
+    __table_args__ = (UniqueConstraint("agency_id", "day", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    day: Mapped[date] = mapped_column(Date)
+    start: Mapped[str] = mapped_column(String(5))
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Payment(Base):
+    """A fee payment: online through a payment provider (pending → paid | failed), or recorded at the counter."""
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(24))
+    amount_vnd: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    provider_transaction: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    dossier: Mapped[Dossier] = relationship()
+
+
+class Rating(Base):
+    """The citizen's satisfaction with a returned dossier: once, 1–5 stars and an optional comment."""
+    __tablename__ = "ratings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    stars: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+__all__ += ["Appointment", "AppointmentSlot", "Payment", "Rating"]
+
+
+class ProcessDryRun(Base):
+    """A dry run of a routing version: recorded histories and scenarios replayed against it (report as JSON)."""
+    __tablename__ = "process_dry_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(80))
+    cases: Mapped[int] = mapped_column(Integer)
+    differing: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict] = mapped_column(JSON)
+
+
+class ProcessActivation(Base):
+    """Who made which routing version the one new dossiers follow, and when."""
+    __tablename__ = "process_activations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
+    previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_versions.id"))
+    activated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    activated_by: Mapped[str] = mapped_column(String(80))
+
+
+__all__ += ["ProcessDryRun", "ProcessActivation"]

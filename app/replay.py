@@ -158,7 +158,7 @@ class Replayer:
             moment = datetime.fromisoformat(step["at"])
             clock.set_global(moment)
         if step.get("tick"):
-            from .services.dossiers import run_due_timers
+            from .services.timers import run_due_timers
             fired = run_due_timers(self.system, moment)
             status = self.call("GET", f"/api/v1/dossiers/{result.code}", "auditor").get_json()["status"]
             self.say(f"[{moment.isoformat()}] {'scheduler':<24} tick            -> {status} ({fired} fired)")

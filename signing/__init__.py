@@ -16,8 +16,21 @@ Typical use::
     report = validate(sealed, trust_roots)
 """
 
-from .certify import ATTESTATION_FIELD, SEAL_FIELD, Placement, PreparedCopy, attest, prepare, seal
-from .credentials import Credential, Pkcs12Credential, clear_credential_cache, load_pkcs12
+from .certify import (
+    ATTESTATION_FIELD,
+    SEAL_FIELD,
+    Placement,
+    PreparedCopy,
+    attest,
+    prepare,
+    seal,
+)
+from .credentials import (
+    Credential,
+    Pkcs12Credential,
+    clear_credential_cache,
+    load_pkcs12,
+)
 from .devpki import DevPki, create_dev_pki, load_dev_pki
 from .errors import CredentialError, InvalidPdf, SigningError
 from .images import make_seal_image, make_signature_image

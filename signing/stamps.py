@@ -29,7 +29,11 @@ from fontTools.ttLib import TTFont
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.content import ResourceType
 from pyhanko.pdf_utils.font.api import FontEngine
-from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
+from pyhanko.pdf_utils.font.opentype import (
+    CIDFontType2,
+    GlyphAccumulator,
+    _read_ps_name,
+)
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import BasePdfFileWriter, init_xobject_dictionary
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle

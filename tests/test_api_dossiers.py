@@ -101,6 +101,10 @@ def test_walk_in_with_email_and_wrong_agency(api):
     assert resp.status_code == 201, resp.get_json()
     detail = api.get(f"/dossiers/{resp.get_json()['code']}", "one_stop.pacnam").get_json()
     assert detail["applicant"]["email"] == "nguoidan@example.vn" and detail["delivery"] == "email"
+    assert detail["applicant"]["full_name"] == "nguoidan@example.vn"
+    named = api.file_dossier("one_stop.pacnam", agency="pacnam", email="b@example.vn", applicant_name="Lò Văn Bình")
+    assert api.get(f"/dossiers/{named.get_json()['code']}", "one_stop.pacnam").get_json()["applicant"][
+        "full_name"] == "Lò Văn Bình"
     assert api.file_dossier("one_stop.pacnam", agency="pcc1", email="a@example.vn").status_code == 403
     assert error_code(api.file_dossier("one_stop.pacnam", agency="pacnam")) == "invalid_field"
     assert error_code(api.file_dossier("one_stop.pacnam", agency="pacnam", citizen="ghost")) == "unknown_citizen"

@@ -15,9 +15,10 @@ def test_login_logout(client):
     token = csrf(client)
     resp = client.post("/login", data={"username": "one_stop.pcc1", "password": "demo", "csrf_token": token})
     assert resp.status_code == 302
-    home = client.get("/").get_data(as_text=True)
+    assert client.get("/").headers["Location"] == "/staff/"
+    home = client.get("/staff/").get_data(as_text=True)
     assert "Nông Thị Hà" in home and "Phòng Công chứng số 1" in home
-    token = csrf(client, "/")
+    token = csrf(client, "/staff/")
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert "Nông Thị Hà" not in client.get("/").get_data(as_text=True)
 

@@ -29,6 +29,7 @@ EXPRESSION_FUNCTIONS: dict[str, Callable] = {
     "add_working_hours": calendar.add_working_hours,
     "due_at_for": calendar.due_at,
     "working_hours_between": calendar.working_hours_between,
+    "subtract_working_hours": calendar.subtract_working_hours,
 }
 
 FORBIDDEN_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.AsyncFunctionDef,

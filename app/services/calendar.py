@@ -46,6 +46,10 @@ __all__ = [
     "add_working_hours",
     "due_at",
     "working_hours_between",
+    "subtract_working_hours",
+    "calendar_from_config",
+    "calendar_to_config",
+    "CalendarConfigError",
 ]
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -309,6 +313,42 @@ class WorkingCalendar:
             us += self._worked_before(_us_of(b.time()))
         return us / _US_PER_HOUR
 
+    def subtract_working_hours(self, moment: datetime, hours: float) -> datetime:
+        """The latest moment m <= `moment` with `hours` working hours in [m, moment).
+
+        For a deadline, "one working hour before" it: a notice at that moment leaves exactly `hours`.
+        The result is a working instant (a period start counts, a period end does not)."""
+        amount = _hours_to_us(hours)
+        local = self._local(moment)
+        if amount == 0:
+            return local
+        d, t = local.date(), _us_of(local.time())
+        if not self._is_working(d):
+            d, t = self._prev_working_day(d), self._bounds[-1][1]
+        done = self._worked_before(t)
+        day_us = self._day_us
+        while amount > done:
+            amount -= done
+            d, done = self._prev_working_day(d), day_us
+        return self._at(d, self._time_at_offset_end(done - amount) if done - amount else self._bounds[0][0])
+
+    def _time_at_offset_end(self, offset: int) -> int:
+        """Like _time_at_offset, but a period boundary maps to the START of the next period."""
+        acc = 0
+        for s, e in self._bounds:
+            length = e - s
+            if offset < acc + length:
+                return s + (offset - acc)
+            acc += length
+        return self._bounds[-1][1]
+
+    def _prev_working_day(self, d: date) -> date:
+        for _ in range(366 * _MAX_EMPTY_YEARS):
+            d = d - timedelta(days=1)
+            if self._is_working(d):
+                return d
+        raise ValueError("the calendar has no working days")
+
     def due_at(self, received_at: datetime, hours: float = 4) -> datetime:
         """The 15:00 rule: by the cutoff on a working day count from receipt, else from the next working day."""
         amount = _hours_to_us(hours)
@@ -344,18 +384,157 @@ def _parse(value: str | datetime, name: str) -> datetime:
     return moment
 
 
-# Plain functions for BPMN script expressions (ISO-8601 strings with offsets in and out).
+# ---------------------------------------------------------------------------------------------
+# Calendars as plain data (per-agency settings, and the optional `calendar` argument of the
+# expression functions): {"periods": [["07:30", "11:30"], ["13:30", "17:00"]], "weekdays": [0, 1, 2, 3, 4],
+# "cutoff": "15:00", "extra_days_off": ["2026-02-23"], "makeup_days": ["2026-02-28"]}; every key optional.
 
-def add_working_hours(moment_iso: str, hours: float) -> str:
+class CalendarConfigError(ValueError):
+    """A calendar configuration is not usable; the message (Vietnamese) names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+CONFIG_KEYS = ("periods", "weekdays", "cutoff", "extra_days_off", "makeup_days")
+MAX_LISTED_DAYS = 1000
+
+
+def _config_time(value, field: str) -> time:
+    if not isinstance(value, str):
+        raise CalendarConfigError(field, f"'{field}': giờ phải có dạng HH:MM, ví dụ \"07:30\".")
+    try:
+        parsed = time.fromisoformat(value.strip())
+    except ValueError:
+        raise CalendarConfigError(field, f"'{field}': '{value}' không phải giờ hợp lệ (HH:MM).") from None
+    if parsed.tzinfo is not None:
+        raise CalendarConfigError(field, f"'{field}': giờ không kèm múi giờ.")
+    return parsed
+
+
+def _config_days(value, field: str) -> frozenset[date]:
+    if not isinstance(value, (list, tuple)):
+        raise CalendarConfigError(field, f"'{field}' phải là danh sách ngày YYYY-MM-DD.")
+    if len(value) > MAX_LISTED_DAYS:
+        raise CalendarConfigError(field, f"'{field}' có quá nhiều ngày (tối đa {MAX_LISTED_DAYS}).")
+    days = set()
+    for item in value:
+        try:
+            days.add(date.fromisoformat(str(item)))
+        except ValueError:
+            raise CalendarConfigError(field, f"'{field}': '{item}' không phải ngày hợp lệ (YYYY-MM-DD).") from None
+    return frozenset(days)
+
+
+def _check_config(config) -> dict:
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise CalendarConfigError("calendar", "Lịch làm việc phải là một đối tượng JSON.")
+    unknown = sorted(set(config) - set(CONFIG_KEYS))
+    if unknown:
+        raise CalendarConfigError(unknown[0], f"Trường '{unknown[0]}' không có trong lịch làm việc "
+                                              f"(chỉ có: {', '.join(CONFIG_KEYS)}).")
+    return config
+
+
+def _build(config: dict) -> WorkingCalendar:
+    kwargs = {}
+    if "periods" in config:
+        periods = config["periods"]
+        if not isinstance(periods, (list, tuple)) or not periods or \
+                not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in periods):
+            raise CalendarConfigError("periods", "'periods' phải là danh sách các khoảng [\"giờ bắt đầu\", "
+                                                 "\"giờ kết thúc\"], ví dụ [[\"07:30\", \"11:30\"]].")
+        kwargs["periods"] = tuple((_config_time(a, "periods"), _config_time(b, "periods")) for a, b in periods)
+    if "weekdays" in config:
+        weekdays = config["weekdays"]
+        if not isinstance(weekdays, (list, tuple)) or \
+                not all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 6 for w in weekdays):
+            raise CalendarConfigError("weekdays", "'weekdays' phải là danh sách số từ 0 (thứ Hai) đến 6 (Chủ nhật).")
+        kwargs["weekdays"] = frozenset(weekdays)
+    if "cutoff" in config:
+        kwargs["cutoff"] = _config_time(config["cutoff"], "cutoff")
+    if "extra_days_off" in config:
+        kwargs["extra_days_off"] = _config_days(config["extra_days_off"], "extra_days_off")
+    if "makeup_days" in config:
+        kwargs["makeup_days"] = _config_days(config["makeup_days"], "makeup_days")
+    try:
+        return WorkingCalendar(**kwargs)
+    except ValueError:
+        raise CalendarConfigError("periods", "Khoảng giờ làm việc không hợp lệ: mỗi khoảng phải có giờ bắt đầu "
+                                             "trước giờ kết thúc, các khoảng theo thứ tự và không chồng nhau.") \
+            from None
+
+
+@lru_cache(maxsize=256)
+def _from_canonical(canonical: str) -> WorkingCalendar:
+    import json
+
+    return _build(json.loads(canonical))
+
+
+def calendar_from_config(config: dict | None) -> WorkingCalendar:
+    """A WorkingCalendar from plain data (cached per distinct configuration); None or {} is the default.
+
+    Raises CalendarConfigError (a ValueError) naming the bad field."""
+    import json
+
+    config = _check_config(config)
+    if not config:
+        return _DEFAULT
+    try:
+        canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        raise CalendarConfigError("calendar", "Lịch làm việc chứa giá trị không hợp lệ.") from None
+    calendar = _from_canonical(canonical)
+    return _DEFAULT if calendar == _DEFAULT else calendar
+
+
+def calendar_to_config(calendar: WorkingCalendar) -> dict:
+    """The plain-data form of a calendar (all keys, sorted day lists)."""
+    return {
+        "periods": [[s.strftime("%H:%M"), e.strftime("%H:%M")] for s, e in calendar.periods],
+        "weekdays": sorted(calendar.weekdays),
+        "cutoff": calendar.cutoff.strftime("%H:%M"),
+        "extra_days_off": sorted(d.isoformat() for d in calendar.extra_days_off),
+        "makeup_days": sorted(d.isoformat() for d in calendar.makeup_days),
+    }
+
+
+def _parse(value: str | datetime, name: str) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{name}: not an ISO-8601 date-time: {value!r}") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name}: an ISO-8601 date-time with an offset is required, got {value!r}")
+    return moment
+
+
+# Plain functions for BPMN script expressions (ISO-8601 strings with offsets in and out). The optional
+# `calendar` is an agency's calendar as plain data (see calendar_from_config); without it, the default.
+
+def add_working_hours(moment_iso: str, hours: float, calendar: dict | None = None) -> str:
     """ISO moment + working hours, as ISO in Vietnam time."""
-    return default_calendar().add_working_hours(_parse(moment_iso, "moment"), hours).isoformat()
+    return calendar_from_config(calendar).add_working_hours(_parse(moment_iso, "moment"), hours).isoformat()
 
 
-def due_at(received_iso: str, hours: float = 4) -> str:
+def subtract_working_hours(moment_iso: str, hours: float, calendar: dict | None = None) -> str:
+    """ISO moment - working hours (e.g. one working hour before a deadline), as ISO in Vietnam time."""
+    return calendar_from_config(calendar).subtract_working_hours(_parse(moment_iso, "moment"), hours).isoformat()
+
+
+def due_at(received_iso: str, hours: float = 4, calendar: dict | None = None) -> str:
     """Due moment (15:00 rule) for an ISO receipt moment, as ISO in Vietnam time."""
-    return default_calendar().due_at(_parse(received_iso, "received"), hours).isoformat()
+    return calendar_from_config(calendar).due_at(_parse(received_iso, "received"), hours).isoformat()
 
 
-def working_hours_between(start_iso: str, end_iso: str) -> float:
+def working_hours_between(start_iso: str, end_iso: str, calendar: dict | None = None) -> float:
     """Working hours between two ISO moments (0 if end <= start)."""
-    return default_calendar().working_hours_between(_parse(start_iso, "start"), _parse(end_iso, "end"))
+    return calendar_from_config(calendar).working_hours_between(_parse(start_iso, "start"), _parse(end_iso, "end"))

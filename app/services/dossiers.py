@@ -17,13 +17,13 @@ from ..engine.runtime import StepContext
 from ..errors import (
     BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unprocessable, UnsupportedMediaType,
 )
-from ..models import Agency, Document, Dossier, Event, HumanTask, User, UserRole
+from ..models import Agency, Document, Dossier, Event, HumanTask, Register, User, UserRole
 from .access import can_view_dossier, may_work
 from .calendar import VN_TZ
 from .codes import dossier_code, dossier_counter_key
 from .fees import fee_for
 from .forms import validate_form
-from .registers import check_register_open, lock_register
+from .registers import check_register_open
 from .processes import active_version
 from .reference import DELIVERY, PAYMENT, PROCEDURES
 
@@ -132,12 +132,16 @@ def validate_filing(session: Session, actor: User, fields: dict) -> dict:
                 raise _field_error("email", "Địa chỉ email không hợp lệ.")
             applicant = None
             delivery = "email"
+            applicant_name = (fields.get("applicant_name") or "").strip()
+            if len(applicant_name) > 255:
+                raise _field_error("applicant_name", "Họ tên người yêu cầu tối đa 255 ký tự.")
         else:
             raise _field_error("citizen", "Hồ sơ trực tiếp cần tài khoản công dân (citizen) hoặc email (email).")
     elif delivery == "email":
         email = actor.email
     return dict(agency=agency, procedure=procedure, document_type=document_type, copies=copies,
-                delivery=delivery, payment=payment, applicant=applicant, email=email)
+                delivery=delivery, payment=payment, applicant=applicant, email=email,
+                applicant_name=applicant.full_name if applicant else (applicant_name or email))
 
 
 def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, filename: str = "original.pdf",
@@ -169,7 +173,7 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
                 code=code, agency_id=agency.id, procedure=values["procedure"], document_type=values["document_type"],
                 copies=values["copies"], delivery=values["delivery"], payment=values["payment"],
                 applicant_id=applicant.id if applicant else None,
-                applicant_name=applicant.full_name if applicant else values["email"],
+                applicant_name=values["applicant_name"],
                 applicant_email=values["email"], created_by_id=actor.id, status="submitted", variant=agency.level,
                 process_version_id=version.id, pages=info.pages, fee_amount=fee.amount_vnd, fee_paid=False,
                 submitted_at=now, due_at=system.calendar.due_at(now, system.settings.processing_hours),
@@ -242,7 +246,8 @@ def _check_task_rules(session: Session, system, dossier: Dossier, name: str, dat
             raise Unprocessable(f"'{data['signer']}' không phải người ký chứng thực của cơ quan này.",
                                 code="unknown_signer", details={"fields": {"signer": "unknown"}})
     elif name == "seal":
-        check_register_open(lock_register(session, data["register"]), dossier.agency_id,
+        # A plain read for the early, friendly check; seal_copy takes the register lock and checks again.
+        check_register_open(session.get(Register, data["register"]), dossier.agency_id,
                             now.astimezone(VN_TZ).date())
     elif name == "return":
         if not (data.get("fee_paid") or dossier.fee_paid):

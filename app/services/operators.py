@@ -119,15 +119,14 @@ def notify_task_holders(ctx, task, template: str) -> dict:
     already = set(session.scalars(select(Notification.user_id).where(
         Notification.dossier_id == dossier.id, Notification.created_at == ctx.now, Notification.message == message)))
     told = []
-    for user in task_holders(session, ctx.services.notifier, dossier):
-        if user.id in already:
+    for user_id, username in task_holders(session, dossier):
+        if user_id in already:
             continue
-        session.add(Notification(user_id=user.id, dossier_id=dossier.id, message=message, created_at=ctx.now))
-        told.append(user.username)
+        session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=ctx.now))
+        told.append(username)
     append_event(session, dossier, at=ctx.now, actor="system", role=None, kind="notified", task=task.task_spec.name,
                  data={"recipient": "task_holder", "template": template, "to": told})
     return {"to": told}
-
 
 OPERATORS = {
     "notify_task_holders": notify_task_holders,

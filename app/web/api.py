@@ -11,7 +11,8 @@ from .. import clock
 from ..engine.audit import verify_chain
 from ..errors import BadRequest, Forbidden, NotFound
 from ..models import Agency, Dossier, Event, HumanTask, ProcessVersion, User
-from ..services import accounts, dossiers as dossier_service
+from ..services import accounts, inbox
+from ..services import dossiers as dossier_service
 from ..services.access import can_view_dossier
 from ..services.forms import form_schema
 from ..services.reference import procedures_list
@@ -169,34 +170,15 @@ def result_pdf(code):
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
-def inbox_query(user: User):
-    query = select(HumanTask)
-    if user.has_role("citizen"):
-        return query.where(HumanTask.citizen_id == user.id)
-    roles = [r for r in user.roles if r not in ("admin", "auditor", "citizen")]
-    if not roles or user.agency_id is None:
-        return None
-    return query.where(HumanTask.agency_id == user.agency_id, HumanTask.role.in_(roles),
-                       or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id))
-
-
 @bp.get("/tasks")
 def list_tasks():
+    """The READY tasks the caller may work, soonest due first."""
     user = api_user()
     page = page_arg()
-    query = inbox_query(user)
-    if query is None:
-        return jsonify([])
-    if role := request.args.get("role"):
-        query = query.where(HumanTask.role == role)
-    if name := request.args.get("name"):
-        query = query.where(HumanTask.name == name)
-    if due_before := moment_arg("due_before"):
-        query = query.where(HumanTask.due_at <= due_before)
-    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
     now = clock.now()
     with system().db.session() as session:
-        rows = session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        rows = inbox.api_tasks(session, user, now, role=request.args.get("role"), name=request.args.get("name"),
+                               due_before=moment_arg("due_before"), page=page, page_size=PAGE_SIZE)
         return jsonify([task_view(t, now) for t in rows])
 
 

@@ -9,6 +9,9 @@ from .auth import system
 from .session import current_user, log_in, log_out, login_required
 
 bp = Blueprint("pages", __name__)
+START_PAGES = [("citizen", "citizen.home"), ("one_stop", "staff.inbox"), ("leader", "staff.inbox"),
+               ("justice_officer", "staff.inbox"), ("signer", "staff.inbox"), ("clerk", "staff.inbox"),
+               ("admin", "admin_processes.index"), ("auditor", "audit_pages.search")]
 
 
 def safe_next(target: str | None) -> str | None:
@@ -19,9 +22,13 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.get("/")
 def home():
+    """Each user starts where their work is."""
     user = current_user()
     if user is None:
         return render_template("home.html")
+    for role, endpoint in START_PAGES:
+        if user.has_role(role):
+            return redirect(url_for(endpoint))
     return render_template("home.html", user=user)
 
 

@@ -1,7 +1,6 @@
 """bpmn-js (the vendored viewer) imports every shipped BPMN file without a warning and draws every element."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
