@@ -27,12 +27,26 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(openapi.bp)
-    from .web import api_admin, api_registers, api_reports, api_setup, registers_pages
-    from .web import admin_pages, reports_pages, setup_pages
+    from .web import (
+        admin_pages,
+        api_admin,
+        api_registers,
+        api_reports,
+        api_setup,
+        registers_pages,
+        reports_pages,
+        setup_pages,
+    )
     for module in (api_registers, api_setup, api_admin, api_reports, registers_pages, setup_pages, admin_pages,
                    reports_pages):
         app.register_blueprint(module.bp)
-    from .web import api_receipts, staff, staff_dossiers, staff_notifications, staff_walkin
+    from .web import (
+        api_receipts,
+        staff,
+        staff_dossiers,
+        staff_notifications,
+        staff_walkin,
+    )
     for module in (staff, staff_dossiers, staff_walkin, staff_notifications, api_receipts):
         app.register_blueprint(module.bp)
     from . import scheduler

@@ -333,3 +333,22 @@ def test_citizen_gets_the_copy_only_when_returned(api, system):
     assert api.get(f"/dossiers/{code}/result.pdf", "one_stop.pcc1").status_code == 200
     api.complete("one_stop.pcc1", code, "return", {"fee_paid": True})
     assert api.get(f"/dossiers/{code}/result.pdf", "citizen").status_code == 200
+
+
+def test_deadline_follows_the_agency_calendar(api):
+    from datetime import datetime
+
+    from app import clock
+    from app.services.calendar import VN_TZ
+
+    resp = api.call("PUT", "/agencies/pcc1/calendar", "admin", json={"extra_days_off": ["2026-11-26"]})
+    assert resp.status_code == 200, resp.get_json()
+    clock.set_global(datetime(2026, 11, 25, 16, 0, tzinfo=VN_TZ))  # Wednesday, after 15:00
+    code = api.file_dossier().get_json()["code"]
+    api.complete("one_stop.pcc1", code, "intake", {"decision": "accept"})
+    due = datetime.fromisoformat(api.get(f"/dossiers/{code}", "auditor").get_json()["due_at"])
+    assert due.astimezone(VN_TZ) == datetime(2026, 11, 27, 11, 30, tzinfo=VN_TZ)  # Thursday is off at pcc1
+    other = api.file_dossier(agency="pacnam").get_json()["code"]
+    api.complete("one_stop.pacnam", other, "intake", {"decision": "accept"})
+    due = datetime.fromisoformat(api.get(f"/dossiers/{other}", "auditor").get_json()["due_at"])
+    assert due.astimezone(VN_TZ) == datetime(2026, 11, 26, 11, 30, tzinfo=VN_TZ)

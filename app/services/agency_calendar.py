@@ -14,7 +14,11 @@ from .. import clock
 from ..errors import Forbidden, NotFound, Unprocessable
 from ..models import STAFF_ROLES, Agency, AgencyCalendar, User
 from .calendar import (
-    CalendarConfigError, WorkingCalendar, calendar_from_config, calendar_to_config, default_calendar,
+    CalendarConfigError,
+    WorkingCalendar,
+    calendar_from_config,
+    calendar_to_config,
+    default_calendar,
 )
 
 DEFAULT_SCOPE = "default"

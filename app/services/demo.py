@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import signing
 from sqlalchemy import select
+
+import signing
 
 from .. import clock
 from ..models import Agency, Register, User, UserRole

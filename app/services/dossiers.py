@@ -5,27 +5,44 @@ import re
 from contextlib import contextmanager
 from datetime import datetime
 
-import signing
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+import signing
 
 from .. import clock
 from ..db import lock_dossier, next_counter
 from ..engine.audit import append_event
 from ..engine.runtime import StepContext
 from ..errors import (
-    BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unprocessable, UnsupportedMediaType,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
 )
-from ..models import Agency, Document, Dossier, Event, HumanTask, Register, User, UserRole
+from ..models import (
+    Agency,
+    Document,
+    Dossier,
+    Event,
+    HumanTask,
+    Register,
+    User,
+    UserRole,
+)
 from .access import can_view_dossier, may_work
+from .agency_calendar import calendar_for
 from .calendar import VN_TZ
 from .codes import dossier_code, dossier_counter_key
 from .fees import fee_for
 from .forms import validate_form
-from .registers import check_register_open
 from .processes import active_version
 from .reference import DELIVERY, PAYMENT, PROCEDURES
+from .registers import check_register_open
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_COPIES = 100
@@ -176,7 +193,8 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
                 applicant_name=values["applicant_name"],
                 applicant_email=values["email"], created_by_id=actor.id, status="submitted", variant=agency.level,
                 process_version_id=version.id, pages=info.pages, fee_amount=fee.amount_vnd, fee_paid=False,
-                submitted_at=now, due_at=system.calendar.due_at(now, system.settings.processing_hours),
+                submitted_at=now,
+                due_at=calendar_for(session, agency.id).due_at(now, system.settings.processing_hours),
                 original_sha256=usable_sha, idempotency_key=idempotency_key, event_seq=0, event_head="", lock_version=0,
                 loop_rounds=0,
             )

@@ -255,7 +255,15 @@ def _tasks_by_dossier(session: Session, dossier_ids: list[int]) -> dict[int, lis
 
 def due_count(session: Session, user: User, now: datetime) -> int:
     """For the menu badge: the caller's dossiers that are overdue or due by the end of today."""
-    if not _staff_roles(user) or user.agency_id is None:
+    roles = _staff_roles(user)
+    if not roles or user.agency_id is None:
         return 0
-    query = _running(select(func.count(Dossier.id)), user, "mine", user.agency)
-    return session.scalar(query.where(Dossier.due_at < _end_of_day(now))) or 0
+    # Driven by the inbox (live tasks only), not by the agency's whole history of dossiers.
+    held = or_(HumanTask.assignee_id == user.id,
+               and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(roles),
+                    HumanTask.agency_id == user.agency_id))
+    query = (select(func.count(func.distinct(HumanTask.dossier_id)))
+             .join(Dossier, Dossier.id == HumanTask.dossier_id)
+             .where(held, Dossier.agency_id == user.agency_id, Dossier.received_at.is_not(None),
+                    Dossier.due_at < _end_of_day(now), Dossier.status.not_in(NOT_RUNNING)))
+    return session.scalar(query) or 0

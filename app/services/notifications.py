@@ -11,7 +11,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Appointment, Dossier, HumanTask, Notification, OutboxMessage, User, UserRole
+from ..models import (
+    Appointment,
+    Dossier,
+    HumanTask,
+    Notification,
+    OutboxMessage,
+    User,
+    UserRole,
+)
 from .calendar import VN_TZ
 
 TEMPLATES = {

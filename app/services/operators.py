@@ -13,6 +13,7 @@ import signing
 from ..engine.audit import append_event
 from ..errors import Unprocessable
 from ..models import Document, User
+from .agency_calendar import calendar_for
 from .calendar import VN_TZ
 from .registers import check_register_open, lock_register, record_entry, take_number
 
@@ -21,7 +22,8 @@ def receive_dossier(ctx, task) -> str:
     """The dossier is received (tiếp nhận): the processing deadline starts now (the 15:00 rule applies)."""
     dossier = ctx.dossier
     dossier.received_at = ctx.now
-    dossier.due_at = ctx.services.calendar.due_at(ctx.now, ctx.services.settings.processing_hours)
+    calendar = calendar_for(ctx.session, dossier.agency_id)
+    dossier.due_at = calendar.due_at(ctx.now, ctx.services.settings.processing_hours)
     return dossier.due_at.isoformat()
 
 

@@ -5,7 +5,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..engine.definitions import VARIANTS, parse_process, sha256_text, shipped_process_file
+from ..engine.definitions import (
+    VARIANTS,
+    parse_process,
+    sha256_text,
+    shipped_process_file,
+)
 from ..errors import NotFound
 from ..models import ProcessVersion
 

@@ -19,7 +19,16 @@ from ..engine.definitions import VARIANTS, sha256_text
 from ..engine.dry_run import DryRunner, RecordedCase, ReplayStep, summarize
 from ..engine.runtime import FINAL_STATUSES, StepContext
 from ..errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
-from ..models import Agency, Dossier, Event, ProcessActivation, ProcessDryRun, ProcessVersion, User, UserRole
+from ..models import (
+    Agency,
+    Dossier,
+    Event,
+    ProcessActivation,
+    ProcessDryRun,
+    ProcessVersion,
+    User,
+    UserRole,
+)
 from .calendar import VN_TZ
 from .dossiers import unit_of_work
 from .forms import validate_form

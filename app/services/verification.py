@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import signing
 from sqlalchemy import select
+
+import signing
 
 from ..errors import Unprocessable
 from ..models import Dossier, Register, RegisterEntry

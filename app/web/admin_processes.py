@@ -2,7 +2,16 @@
 activation and migration of running dossiers. A thin layer over app.services.redesign."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..engine.checks import LANE_ROLES
 from ..engine.definitions import VARIANTS

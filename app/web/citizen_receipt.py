@@ -19,7 +19,13 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..models import Dossier
-from .citizen_common import DELIVERY_NAMES, PAYMENT_NAMES, local_time, money, procedure_name
+from .citizen_common import (
+    DELIVERY_NAMES,
+    PAYMENT_NAMES,
+    local_time,
+    money,
+    procedure_name,
+)
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "signing" / "fonts"
 _fonts = threading.Lock()

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..errors import AppError
 from ..models import Register

@@ -3,7 +3,16 @@ agency's seal credential; each shows what is still missing and warns when a cred
 The upload handling here is shared with the administrator's pages (admin_pages.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from .. import clock
 from ..errors import AppError, BadRequest, Unprocessable

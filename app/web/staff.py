@@ -3,7 +3,16 @@ releasing tasks, and the task page (dossier summary, the scan shown inline, the 
 Every action goes through the service layer, exactly as the JSON API does."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from .. import clock

@@ -16,8 +16,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API runs an asyncio loop in this thread while it is open, which would
+    break code under test that runs its own loop (pyHanko) in the tests that follow."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CERTCOPY_REQUIRE_TOOLS"):
             pytest.fail("chromium is missing but CERTCOPY_REQUIRE_TOOLS is set")
