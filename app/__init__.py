@@ -20,44 +20,26 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.extensions["certcopy"] = system
     app.extensions["certcopy_tokens"] = TokenIssuer(settings.secret_key, settings.token_hours)
 
-    from .web import api, openapi, pages
+    from . import scheduler
+    from .web import (
+        admin_pages, admin_processes, api, api_admin, api_appointments, api_citizen, api_due, api_processes,
+        api_receipts, api_registers, api_reports, api_setup, appointments_pages, audit_pages, citizen, due_pages,
+        openapi, pages, registers_pages, reports_pages, setup_pages, staff, staff_dossiers, staff_notifications,
+        staff_walkin, verify_pages,
+    )
     from .web.menu import entries_for
     from .web.session import check_csrf, csrf_token, current_user
 
-    app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(openapi.bp)
-    from .web import (
-        admin_pages,
-        api_admin,
-        api_registers,
-        api_reports,
-        api_setup,
-        registers_pages,
-        reports_pages,
-        setup_pages,
+    blueprints = (
+        # JSON API (/api/v1)
+        api, api_admin, api_appointments, api_citizen, api_due, api_processes, api_receipts, api_registers,
+        api_reports, api_setup, openapi,
+        # pages: everyone, citizens, staff, clerks and set-up, administrators, auditors, the public
+        pages, citizen, appointments_pages, staff, staff_dossiers, staff_walkin, staff_notifications, due_pages,
+        registers_pages, setup_pages, admin_pages, admin_processes, reports_pages, audit_pages, verify_pages,
+        scheduler,
     )
-    for module in (api_registers, api_setup, api_admin, api_reports, registers_pages, setup_pages, admin_pages,
-                   reports_pages):
-        app.register_blueprint(module.bp)
-    from .web import (
-        api_receipts,
-        staff,
-        staff_dossiers,
-        staff_notifications,
-        staff_walkin,
-    )
-    for module in (staff, staff_dossiers, staff_walkin, staff_notifications, api_receipts):
-        app.register_blueprint(module.bp)
-    from . import scheduler
-    from .web import api_due, due_pages
-    for module in (api_due, due_pages, scheduler):
-        app.register_blueprint(module.bp)
-    from .web import api_appointments, api_citizen, appointments_pages, citizen
-    for module in (citizen, appointments_pages, api_appointments, api_citizen):
-        app.register_blueprint(module.bp)
-    from .web import admin_processes, api_processes, audit_pages
-    for module in (api_processes, admin_processes, audit_pages):
+    for module in blueprints:
         app.register_blueprint(module.bp)
     app.before_request(check_csrf)
 

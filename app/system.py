@@ -20,3 +20,13 @@ class System:
         self.notifier = Notifier(settings)
         self.calendar = default_calendar()
         self.engine = Engine(OPERATORS, self)
+        register_periodic_jobs()
+
+
+def register_periodic_jobs() -> None:
+    """The jobs every tick runs besides the BPMN timers (a tick from the app, the demo or cron alike)."""
+    from .services.appointments import register_reminder_job
+    from .services.outbox import register_delivery_job
+
+    register_delivery_job()
+    register_reminder_job()

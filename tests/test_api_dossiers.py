@@ -352,3 +352,24 @@ def test_deadline_follows_the_agency_calendar(api):
     api.complete("one_stop.pacnam", other, "intake", {"decision": "accept"})
     due = datetime.fromisoformat(api.get(f"/dossiers/{other}", "auditor").get_json()["due_at"])
     assert due.astimezone(VN_TZ) == datetime(2026, 11, 26, 11, 30, tzinfo=VN_TZ)
+
+
+def test_public_verification_pages(api, client, system):
+    code = api.file_dossier().get_json()["code"]
+    accept_and_route(api, code)
+    api.complete("signer.pcc1", code, "review_sign", {"decision": "approve"}, pin="demo")
+    api.complete("clerk.pcc1", code, "seal", {"register": _register_id(system, "pcc1")}, pin="demo")
+    detail = api.get(f"/dossiers/{code}", "auditor").get_json()["result"]
+    page = client.get(f"/verify/{detail['certification_number']}?register={detail['register']}")
+    assert page.status_code == 200 and "Số chứng thực có trong sổ chứng thực" in page.get_data(as_text=True)
+    assert client.get("/verify/999").status_code == 404
+    pdf = api.get(f"/dossiers/{code}/result.pdf", "clerk.pcc1").get_data()
+    form = client.get("/verify/").get_data(as_text=True)
+    import re
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    resp = client.post("/verify/", data={"csrf_token": token, "file": (io.BytesIO(pdf), "copy.pdf")})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Bản sao hợp lệ" in html and "Con dấu cơ quan" in html
+    tampered = pdf + b"\n% appended\n"
+    resp = client.post("/verify/", data={"csrf_token": token, "file": (io.BytesIO(tampered[:-400] + b"x" * 400), "c.pdf")})
+    assert "KHÔNG hợp lệ" in resp.get_data(as_text=True)

@@ -209,19 +209,19 @@ def test_no_due_soon_notice_once_overdue_or_while_supplementing(system, api):
     assert told(system, late, "sắp đến hạn") == [] and told(system, waiting, "sắp đến hạn") == []
 
 
-def test_due_soon_uses_the_agency_calendar(system, api):
+def test_deadline_and_due_soon_use_the_agency_calendar(system, api):
     # pcc1 breaks for lunch 11:30-13:00 (its own calendar); giaohieu keeps the default 11:30-13:30.
     assert api.call("PUT", "/agencies/pcc1/calendar", "admin",
                     json={"periods": [["07:30", "11:30"], ["13:00", "17:00"]]}).status_code == 200
     own = receive(api, "pcc1", vn(*MON, 8, 0))
     default = receive(api, "giaohieu", vn(*MON, 8, 0))
-    assert dossier(system, own).due_at == dossier(system, default).due_at == vn(*MON, 14, 0)
-    assert tick(system, vn(*MON, 11, 0)).due_soon == 1  # default: 11:00-11:30 + 13:30-14:00 = 1 h
+    assert dossier(system, own).due_at == vn(*MON, 13, 30)  # 08:00-11:30 + 13:00-13:30
+    assert dossier(system, default).due_at == vn(*MON, 14, 0)  # 08:00-11:30 + 13:30-14:00
+    assert tick(system, vn(*MON, 10, 59)).due_soon == 0
+    assert tick(system, vn(*MON, 11, 0)).due_soon == 2  # one working hour left on each one's own calendar
     assert told(system, default, "sắp đến hạn") == ["justice_officer.giaohieu"]
-    assert told(system, own, "sắp đến hạn") == []  # pcc1: 11:00-11:30 + 13:00-14:00 = 1.5 h
-    assert tick(system, vn(*MON, 11, 29)).due_soon == 0
-    assert tick(system, vn(*MON, 11, 30)).due_soon == 1
     assert told(system, own, "sắp đến hạn") == ["leader.pcc1"]
+    assert tick(system, vn(*MON, 11, 30)).due_soon == 0  # told once
 
 
 # -- retries with backoff; one failure never blocks the others ---------------------------------------------------

@@ -93,6 +93,7 @@ class ProcessCache:
     def __init__(self):
         self._lock = threading.Lock()
         self._by_sha: dict[str, ParsedProcess] = {}
+        self._by_version_id: dict[int, ParsedProcess] = {}
 
     def get(self, sha256: str, xml: str) -> ParsedProcess:
         parsed = self._by_sha.get(sha256)
@@ -101,3 +102,13 @@ class ProcessCache:
             with self._lock:
                 self._by_sha.setdefault(sha256, parsed)
         return self._by_sha[sha256]
+
+    def for_version(self, version_id: int, load_version) -> ParsedProcess:
+        """By ProcessVersion id, so a cached version needs no database read; `load_version()` gives the row."""
+        parsed = self._by_version_id.get(version_id)
+        if parsed is None:
+            version = load_version()
+            parsed = self.get(version.sha256, version.bpmn_xml)
+            with self._lock:
+                self._by_version_id.setdefault(version_id, parsed)
+        return parsed

@@ -60,8 +60,7 @@ class Engine:
 
     # -- loading and saving -------------------------------------------------------------------------
     def parsed(self, dossier: Dossier) -> ParsedProcess:
-        version = dossier.process_version
-        return self.cache.get(version.sha256, version.bpmn_xml)
+        return self.cache.for_version(dossier.process_version_id, lambda: dossier.process_version)
 
     def load(self, dossier: Dossier) -> BpmnWorkflow:
         parsed = self.parsed(dossier)

@@ -43,16 +43,6 @@ def _unread(user) -> int | None:
                                                 Notification.read_at.is_(None))) or None
 
 
-@bp.record_once
-def _periodic_jobs(_state) -> None:
-    """With the portal come its scheduled jobs: send the outbox, remind appointments the day before."""
-    from ..services.appointments import register_reminder_job
-    from ..services.outbox import register_delivery_job
-
-    register_delivery_job()
-    register_reminder_job()
-
-
 menu_entry("Nộp hồ sơ trực tuyến", "citizen.filing.choose", ("citizen",), order=10)
 menu_entry("Đặt lịch hẹn", "citizen.booking.book", ("citizen",), order=20)
 menu_entry("Hồ sơ của tôi", "citizen.dossiers", ("citizen",), count=_waiting_for_me, order=30)

@@ -17,6 +17,7 @@ from .session import current_user, login_required
 from .staff_diagram import EVENT_KINDS_DONE, path_markers, process_graph
 from .staff_format import STATUS_NAMES, choice_title, local_time, role_name
 
+RECIPIENT_NAMES = {"citizen": "người yêu cầu", "task_holder": "người đang xử lý hồ sơ"}
 bp = Blueprint("staff_dossiers", __name__, url_prefix="/staff/dossiers")
 VIEWERS = (*STAFF_ROLES, "auditor")
 PAGE_SIZE = 25
@@ -99,7 +100,7 @@ def _what(event: Event, graph, people: dict, registers: dict) -> str | None:
         return name
     if kind == "notified":
         told = ", ".join(people.get(t, t) for t in data.get("to", [])) or "không có người nhận"
-        target = "người yêu cầu" if data.get("recipient") == "citizen" else role_name(data.get("recipient"))
+        target = RECIPIENT_NAMES.get(data.get("recipient")) or role_name(data.get("recipient"))
         return f"Gửi thông báo tới {target}: {told}"
     if kind == "timer_fired":
         return name or "Đến hạn"
