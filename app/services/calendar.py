@@ -504,19 +504,6 @@ def calendar_to_config(calendar: WorkingCalendar) -> dict:
     }
 
 
-def _parse(value: str | datetime, name: str) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValueError(f"{name}: not an ISO-8601 date-time: {value!r}") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name}: an ISO-8601 date-time with an offset is required, got {value!r}")
-    return moment
-
-
 # Plain functions for BPMN script expressions (ISO-8601 strings with offsets in and out). The optional
 # `calendar` is an agency's calendar as plain data (see calendar_from_config); without it, the default.
 

@@ -22,7 +22,6 @@ import logging
 import os
 import smtplib
 import ssl
-import tempfile
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -33,6 +32,7 @@ from typing import Protocol
 from sqlalchemy import or_, select, update
 
 from .. import clock
+from ..files import write_atomically
 from ..models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -84,17 +84,7 @@ class EmailTransport(Protocol):
 
 
 def _write_atomically(folder: Path, name: str, data: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomically(folder / name, data)
 
 
 def _file_stem(reference: str) -> str:
