@@ -18,6 +18,7 @@ EXCEPTIONS = {
     "api.token": {400, 401},                          # log in (public)
     "api.register": {400, 422},                       # citizen self-registration (public)
     "api.verify_pdf": {400},                          # public verification of a certified copy
+    "verify_pages.check_file": {200, 422},            # the same, as a page (reads the upload, stores nothing)
     "pages.login": {200, 400, 401, 422},              # the login form (public)
     "citizen.register": {200, 400, 403, 422},         # citizen self-registration page (public)
     "api_citizen.provider_notification": {400, 401, 403, 404},  # payment provider callback (public, signed)
