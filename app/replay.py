@@ -208,19 +208,24 @@ def load_scenario(path: Path) -> dict:
 
 
 def replay_files(paths: list[Path], instance: str | None = None, out: TextIO | None = None) -> bool:
-    """Replay each scenario against its own fresh instance (SQLite unless DATABASE_URL says otherwise)."""
+    """Replay each scenario on a fresh instance: its own folder and SQLite database. When DATABASE_URL names a
+    server database instead, all scenarios share that database (seeded once) and one instance folder, which
+    holds the files and keys that database refers to."""
+    import os
+
     from .bootstrap import prepare_system
 
+    shared_db = bool(os.environ.get("DATABASE_URL"))
+    root = Path(instance) if instance else Path(tempfile.mkdtemp(prefix="certcopy-replay-"))
     ok = True
-    for path in paths:
-        scenario = load_scenario(path)
-        folder = Path(instance) / path.stem if instance else Path(tempfile.mkdtemp(prefix="certcopy-replay-"))
-        if folder.exists() and instance:
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            settings = Settings.load(folder)
-            system = prepare_system(settings, demo=True)
+    try:
+        for path in paths:
+            scenario = load_scenario(path)
+            folder = root / ("shared" if shared_db else path.stem)
+            if not shared_db and folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            system = prepare_system(Settings.load(folder), demo=True)
             print(f"== {scenario['name']} ({path.name})", file=out)
             try:
                 Replayer(create_app(system=system), out).run(scenario)
@@ -230,7 +235,7 @@ def replay_files(paths: list[Path], instance: str | None = None, out: TextIO | N
                 print(f"FAIL: {exc}", file=out)
             finally:
                 system.db.engine.dispose()
-        finally:
-            if not instance:
-                shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        if not instance:
+            shutil.rmtree(root, ignore_errors=True)
     return ok
