@@ -29,7 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flask import jsonify  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
@@ -193,25 +192,9 @@ def timed_pair(calls: list, runs: int) -> list[tuple[float, float]]:
     return [percentiles(s) for s in samples]
 
 
-def add_proposed_api(app) -> None:
-    """GET /api/v1/tasks as it would read with services/inbox.api_tasks (the change proposed for api.py)."""
-    from app.services.inbox import api_tasks
-    from app.services.views import task_view
-    from app.web.auth import api_user, system
-
-    def proposed():
-        user = api_user()
-        now = clock.now()
-        with system().db.session() as session:
-            rows = api_tasks(session, user, now, role=None, name=None, page=1, page_size=50)
-            return jsonify([task_view(t, now) for t in rows])
-    app.add_url_rule("/bench/api-tasks-proposed", "bench_api_tasks_proposed", proposed)
-
-
 def requests_for(system, username: str = "one_stop.pcc1") -> dict:
     """The timed requests against one instance, as `username` (page session and API token)."""
     app = create_app(system=system)
-    add_proposed_api(app)
     page_client = app.test_client()
     html = page_client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
@@ -244,8 +227,7 @@ def requests_for(system, username: str = "one_stop.pcc1") -> dict:
     return {"inbox page /staff/": get(page_client, "/staff/"),
             "  same, staff badges only": without_other_badges(get(page_client, "/staff/")),
             "queue page /staff/queue/intake": get(page_client, "/staff/queue/intake"),
-            "GET /api/v1/tasks": get(api_client, "/api/v1/tasks", headers=headers),
-            "GET /api/v1/tasks (proposed)": get(api_client, "/bench/api-tasks-proposed", headers=headers)}
+            "GET /api/v1/tasks": get(api_client, "/api/v1/tasks", headers=headers)}
 
 
 def badge_costs(system, username: str = "one_stop.pcc1", runs: int = 20) -> list[tuple[str, float]]:

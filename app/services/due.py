@@ -262,8 +262,9 @@ def due_count(session: Session, user: User, now: datetime) -> int:
     held = or_(HumanTask.assignee_id == user.id,
                and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(roles),
                     HumanTask.agency_id == user.agency_id))
-    query = (select(func.count(func.distinct(HumanTask.dossier_id)))
-             .join(Dossier, Dossier.id == HumanTask.dossier_id)
-             .where(held, Dossier.agency_id == user.agency_id, Dossier.received_at.is_not(None),
-                    Dossier.due_at < _end_of_day(now), Dossier.status.not_in(NOT_RUNNING)))
+    # The task rows carry the dossier's deadline; the dossier is only probed by primary key.
+    received = select(Dossier.id).where(Dossier.id == HumanTask.dossier_id, Dossier.received_at.is_not(None),
+                                        Dossier.status.not_in(NOT_RUNNING)).exists()
+    query = select(func.count(func.distinct(HumanTask.dossier_id))).where(
+        held, HumanTask.due_at < _end_of_day(now), received)
     return session.scalar(query) or 0
