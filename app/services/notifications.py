@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from ..models import (
     Appointment,
@@ -85,7 +85,8 @@ class Notifier:
     def staff_with_role(self, session: Session, agency_id: int, role: str) -> list[User]:
         """Active staff of the agency holding `role`; a commune has no `leader`: its chairman (signer) leads."""
         users = list(session.scalars(
-            select(User).join(UserRole).where(User.agency_id == agency_id, UserRole.role == role, User.active)))
+            select(User).join(UserRole).where(User.agency_id == agency_id, UserRole.role == role, User.active)
+            .options(lazyload(User.role_rows))))
         if not users and role in ROLE_FALLBACK:
             return self.staff_with_role(session, agency_id, ROLE_FALLBACK[role])
         return users
