@@ -48,6 +48,7 @@ class StepContext:
     services: Any
     pin: str | None = None
     task_data: dict = field(default_factory=dict)
+    told: set[tuple[str, str]] = field(default_factory=set)  # (username, message) already sent in this step
 
 
 class Engine:

@@ -7,6 +7,7 @@ tasks dispatch to the operators registered in `app.services.operators`.
 from __future__ import annotations
 
 import ast
+import contextlib
 import builtins
 import json
 from collections.abc import Callable, Mapping
@@ -97,5 +98,9 @@ class CertcopyScriptEngine(PythonScriptEngine):
             raise ServiceError(f"No operator '{operation_name}' is registered (service task {task.task_spec.name})",
                                code="unknown_operator")
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
-        result = operator(self.context_provider(), task, **params)
+        context = self.context_provider()
+        session = getattr(context, "session", None)
+        # Operators' reads never depend on rows they have not flushed themselves; the step flushes once at the end.
+        with session.no_autoflush if session is not None else contextlib.nullcontext():
+            result = operator(context, task, **params)
         return json.dumps(result)

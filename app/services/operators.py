@@ -37,6 +37,7 @@ def notify(ctx, task, recipient: str, template: str) -> dict:
     attachment = dossier.result_sha256 if template == "result_ready" and dossier.delivery == "email" else None
     told = ctx.services.notifier.notify(ctx.session, dossier, recipient, template, task.data, ctx.now,
                                         dedup=f"{task.id}", attachment_sha256=attachment)
+    ctx.told.update((name, told["message"]) for name in told["to"])
     append_event(ctx.session, dossier, at=ctx.now, actor="system", role=None, kind="notified", task=task.task_spec.name,
                  data={k: told[k] for k in ("recipient", "template", "to")})
     return {"to": told["to"]}
@@ -111,20 +112,17 @@ def seal_copy(ctx, task, register: int) -> dict:
 def notify_task_holders(ctx, task, template: str) -> dict:
     """Tell whoever holds the dossier's current task(s) (the assignee, or every staff member of the task's
     role); someone already told the same message in this step (e.g. the leader) is not told twice."""
-    from sqlalchemy import select
-
     from ..models import Notification
     from .due import task_holders
 
     dossier, session = ctx.dossier, ctx.session
     message = ctx.services.notifier.render(template, dossier, task.data)
-    already = set(session.scalars(select(Notification.user_id).where(
-        Notification.dossier_id == dossier.id, Notification.created_at == ctx.now, Notification.message == message)))
     told = []
     for user_id, username in task_holders(session, dossier):
-        if user_id in already:
+        if (username, message) in ctx.told:
             continue
         session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=ctx.now))
+        ctx.told.add((username, message))
         told.append(username)
     append_event(session, dossier, at=ctx.now, actor="system", role=None, kind="notified", task=task.task_spec.name,
                  data={"recipient": "task_holder", "template": template, "to": told})
