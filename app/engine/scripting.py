@@ -7,8 +7,8 @@ tasks dispatch to the operators registered in `app.services.operators`.
 from __future__ import annotations
 
 import ast
-import contextlib
 import builtins
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from functools import lru_cache

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import lock_dossier
 from ..engine.audit import append_event
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from ..errors import BadRequest, Conflict, Forbidden, Unprocessable
 from ..models import (
     LEVELS,
     STAFF_ROLES,
@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..security import hash_password
 from .accounts import EMAIL_RE, PHONE_RE, USERNAME_RE
+from .directory import agency_ref_matches, find_agency, find_user
 from .dossiers import unit_of_work
 from .reference import LEVEL_NAMES, ROLE_NAMES
 
@@ -74,20 +75,6 @@ def _check_fields(body: object, allowed: tuple[str, ...]) -> dict:
     return body
 
 
-def find_agency(session: Session, ref: str) -> Agency:
-    agency = session.scalar(select(Agency).where(or_(Agency.code == ref, Agency.slug == ref)))
-    if agency is None:
-        raise NotFound("Không có cơ quan này.", code="unknown_agency")
-    return agency
-
-
-def find_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound("Không có người dùng này.", code="unknown_user")
-    return user
-
-
 # -- agencies ---------------------------------------------------------------------------------------------
 AGENCY_FIELDS = ("code", "name", "level", "parent", "slug")
 
@@ -122,7 +109,7 @@ def _resolve_parent(session: Session, value: object, level: str, agency: Agency 
         return None
     if not isinstance(value, str):
         raise _invalid("parent", "Cơ quan cấp trên phải là mã cơ quan.")
-    parent = session.scalar(select(Agency).where(or_(Agency.code == value, Agency.slug == value)))
+    parent = session.scalar(select(Agency).where(agency_ref_matches(value)))
     if parent is None:
         raise _invalid("parent", f"Không có cơ quan cấp trên '{value}'.", "unknown_agency")
     if LEVEL_RANK[parent.level] > LEVEL_RANK[level]:
@@ -298,7 +285,7 @@ class UserInput:
             elif not isinstance(ref, str):
                 raise _invalid("agency", "Cơ quan phải là mã cơ quan.")
             else:
-                agency = session.scalar(select(Agency).where(or_(Agency.code == ref, Agency.slug == ref)))
+                agency = session.scalar(select(Agency).where(agency_ref_matches(ref)))
                 if agency is None:
                     raise _invalid("agency", f"Không có cơ quan '{ref}'.", "unknown_agency")
                 values["agency"] = agency
@@ -423,7 +410,7 @@ def list_users(session: Session, *, agency: str | None = None, role: str | None 
                include_citizens: bool = False) -> list[User]:
     query = select(User).outerjoin(Agency, User.agency_id == Agency.id)
     if agency:
-        query = query.where(or_(Agency.code == agency, Agency.slug == agency))
+        query = query.where(agency_ref_matches(agency))
     if role:
         query = query.where(User.role_rows.any(UserRole.role == role))
     elif not include_citizens:

@@ -7,11 +7,11 @@ public holidays). Reading is one small indexed query; building a calendar is cac
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..errors import Forbidden, NotFound, Unprocessable
+from ..errors import Forbidden, Unprocessable
 from ..models import STAFF_ROLES, Agency, AgencyCalendar, User
 from .calendar import (
     CalendarConfigError,
@@ -20,6 +20,7 @@ from .calendar import (
     calendar_to_config,
     default_calendar,
 )
+from .directory import find_agency
 
 DEFAULT_SCOPE = "default"
 
@@ -56,12 +57,6 @@ def calendars_by_agency(session: Session) -> tuple[WorkingCalendar, dict[int, Wo
 
 
 # -- reading and changing the configuration (API) ---------------------------------------------------------
-
-def find_agency(session: Session, ref: str) -> Agency:
-    agency = session.scalar(select(Agency).where(or_(Agency.code == ref, Agency.slug == ref)))
-    if agency is None:
-        raise NotFound(f"Không có cơ quan '{ref}'.", code="unknown_agency")
-    return agency
 
 
 def may_read(user: User, agency: Agency | None) -> bool:

@@ -22,6 +22,7 @@ from ..models import Agency, Appointment, AppointmentSlot, Dossier, User
 from .agency_calendar import calendar_for
 from .calendar import VN_TZ
 from .codes import appointment_code
+from .directory import agency_by_ref
 from .reference import PROCEDURES
 
 SLOT_STARTS = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
@@ -146,7 +147,7 @@ def next_working_days(calendar, now: datetime, count: int = 10) -> list[date]:
 def find_agency(session: Session, ref: object) -> Agency:
     if not ref:
         raise _field_error("agency", "Cần chọn cơ quan thực hiện (trường 'agency').")
-    agency = session.scalar(select(Agency).where(or_(Agency.code == str(ref), Agency.slug == str(ref))))
+    agency = agency_by_ref(session, ref)
     if agency is None:
         raise _field_error("agency", f"Không có cơ quan '{ref}'.", "unknown_agency")
     return agency

@@ -9,12 +9,13 @@ from datetime import date, datetime, time, timedelta
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..engine.audit import EVENT_KINDS
 from ..errors import BadRequest, Unprocessable
 from ..models import Agency, Dossier, Event, ProcessVersion
 from .calendar import VN_TZ
+from .directory import agency_ref_matches
 from .reference import ROLE_NAMES
 
 PAGE_SIZE = 50
@@ -104,7 +105,7 @@ def _query(f: EventFilter):
              .join(Agency, Dossier.agency_id == Agency.id)
              .join(ProcessVersion, Event.process_version_id == ProcessVersion.id))
     if f.agency:
-        query = query.where(or_(Agency.code == f.agency, Agency.slug == f.agency))
+        query = query.where(agency_ref_matches(f.agency))
     if f.actor:
         query = query.where(Event.actor == f.actor)
     if f.kind:

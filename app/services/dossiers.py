@@ -38,6 +38,7 @@ from .access import can_view_dossier, may_work
 from .agency_calendar import calendar_for
 from .calendar import VN_TZ
 from .codes import dossier_code, dossier_counter_key
+from .directory import agency_by_ref
 from .fees import fee_for
 from .forms import validate_form
 from .processes import active_version
@@ -94,7 +95,7 @@ def _find_agency(session: Session, ref: str | None) -> Agency:
     if not ref:
         raise Unprocessable("Cần chọn cơ quan tiếp nhận (trường 'agency').", code="invalid_field",
                             details={"fields": {"agency": "required"}})
-    agency = session.scalar(select(Agency).where(or_(Agency.code == ref, Agency.slug == ref)))
+    agency = agency_by_ref(session, ref)
     if agency is None:
         raise Unprocessable(f"Không có cơ quan '{ref}'.", code="unknown_agency")
     return agency

@@ -21,6 +21,7 @@ from .. import clock
 from ..errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from ..models import STAFF_ROLES, Agency, Dossier, Register, RegisterEntry, User
 from .calendar import VN_TZ
+from .directory import agency_ref_matches
 
 SUFFIX = "-SCTĐT/BS"
 NUMBER_SUFFIX = "/ĐT"
@@ -121,7 +122,7 @@ def visible_query(user: User, agency_code: str | None = None):
     query = select(Register).join(Agency, Register.agency_id == Agency.id)
     if user.has_role("auditor") or user.has_role("admin"):
         if agency_code:
-            query = query.where((Agency.code == agency_code) | (Agency.slug == agency_code))
+            query = query.where(agency_ref_matches(agency_code))
         return query
     if user.agency_id is None or not any(user.has_role(r) for r in STAFF_ROLES):
         raise Forbidden("Bạn không được xem sổ chứng thực.")

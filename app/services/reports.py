@@ -23,6 +23,7 @@ from ..errors import Forbidden, Unprocessable
 from ..models import Agency, Dossier, User
 from .agency_calendar import calendar_for
 from .calendar import VN_TZ
+from .directory import agency_ref_matches
 
 MAX_DAYS = 3 * 366
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
@@ -133,7 +134,7 @@ def reportable_agencies(session: Session, user: User, ref: str | None = None) ->
     if not (user.has_role("admin") or user.has_role("auditor")):
         query = query.where(Agency.id == user.agency_id)
     if ref:
-        query = query.where(or_(Agency.code == ref, Agency.slug == ref))
+        query = query.where(agency_ref_matches(ref))
     agencies = sorted(session.scalars(query), key=lambda a: (LEVEL_ORDER.get(a.level, 9), a.name))
     if ref and not agencies:
         raise Unprocessable(f"Không có cơ quan '{ref}' (hoặc bạn không được xem báo cáo của cơ quan này).",

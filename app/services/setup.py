@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PIL import Image
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
 from ..errors import Forbidden, NotFound, TooLarge, Unprocessable, UnsupportedMediaType
 from ..models import Agency, SigningCredential, User
 from .calendar import VN_TZ
+from .directory import find_agency, find_user
 from .keys import credential_view, expiry_state
 from .registers import today_vn, usable_registers
 
@@ -95,18 +96,6 @@ def check_image(data: bytes | None, rule: ImageRule) -> ImageInfo:
 
 
 # -- who may set up what -------------------------------------------------------------------------------
-def find_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound("Không có người dùng này.", code="unknown_user")
-    return user
-
-
-def find_agency(session: Session, ref: str) -> Agency:
-    agency = session.scalar(select(Agency).where(or_(Agency.code == ref, Agency.slug == ref)))
-    if agency is None:
-        raise NotFound("Không có cơ quan này.", code="unknown_agency")
-    return agency
 
 
 def may_manage_signer(actor: User, signer: User) -> bool:

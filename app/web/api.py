@@ -14,6 +14,7 @@ from ..models import Agency, Dossier, Event, HumanTask, ProcessVersion, User
 from ..services import accounts, inbox
 from ..services import dossiers as dossier_service
 from ..services.access import can_view_dossier
+from ..services.directory import agency_ref_matches
 from ..services.forms import form_schema
 from ..services.reference import procedures_list
 from ..services.views import dossier_view, event_view, iso, task_view, user_view
@@ -130,8 +131,7 @@ def list_dossiers():
     if status := request.args.get("status"):
         query = query.where(Dossier.status == status)
     if agency := request.args.get("agency"):
-        query = query.join(Agency, Dossier.agency_id == Agency.id).where(or_(Agency.code == agency,
-                                                                             Agency.slug == agency))
+        query = query.join(Agency, Dossier.agency_id == Agency.id).where(agency_ref_matches(agency))
     if q := request.args.get("q"):
         like = f"%{q}%"
         query = query.where(or_(Dossier.code.ilike(like), Dossier.applicant_name.ilike(like)))
