@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..models import Dossier, HumanTask, User
+from ..services.roster import Roster, dossier_tasks
 from . import state
 from .audit import append_event
 from .definitions import ParsedProcess, ProcessCache
@@ -49,6 +50,14 @@ class StepContext:
     pin: str | None = None
     task_data: dict = field(default_factory=dict)
     told: set[tuple[str, str]] = field(default_factory=set)  # (username, message) already sent in this step
+    roster: Roster = field(default_factory=Roster)  # staff per role; a scheduler tick shares one across dossiers
+    _inbox: list[HumanTask] | None = None
+
+    def inbox(self) -> list[HumanTask]:
+        """The dossier's inbox rows as they stood when the step began (read once; the step's end rewrites them)."""
+        if self._inbox is None:
+            self._inbox = dossier_tasks(self.session, self.dossier.id)
+        return self._inbox
 
 
 class Engine:
@@ -146,7 +155,7 @@ class Engine:
         dossier.next_timer_at = self._next_timer(workflow)
         dossier.workflow_state = state.dump(workflow)
 
-        existing = {h.id: h for h in session.scalars(select(HumanTask).where(HumanTask.dossier_id == dossier.id))}
+        existing = {h.id: h for h in ctx.inbox()}
         ready_ids = {str(t.id) for t in ready}
         stale = [hid for hid in existing if hid not in ready_ids]
         if stale:
@@ -168,8 +177,9 @@ class Engine:
             session.add(row)
             created.append(row)
         session.flush()
+        ctx._inbox = None  # rewritten above
         if created:
-            self.services.notifier.tasks_waiting(session, dossier, created, ctx.now)
+            self.services.notifier.tasks_waiting(session, dossier, created, ctx.now, ctx.roster)
 
     @staticmethod
     def _assignee_id(session: Session, dossier: Dossier, role: str, data: dict) -> int | None:

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from ..engine.runtime import FINAL_STATUSES
 from ..errors import BadRequest, Forbidden
-from ..models import STAFF_ROLES, Agency, Dossier, HumanTask, User, UserRole
+from ..models import STAFF_ROLES, Agency, Dossier, HumanTask, User
 from .agency_calendar import calendars_by_agency
 from .calendar import VN_TZ, WorkingCalendar
+from .roster import Roster, StaffMember, dossier_tasks
 
 NOT_RUNNING = (*FINAL_STATUSES, "awaiting_supplement")
 SOON_HOURS = 1.0
@@ -27,39 +28,10 @@ SCOPES = ("agency", "mine")
 
 # -- who holds a dossier ----------------------------------------------------------------------------------
 
-def task_holders(session: Session, dossier: Dossier) -> list[tuple[int, str]]:
+def task_holders(session: Session, dossier: Dossier, roster: Roster | None = None) -> list[StaffMember]:
     """(id, username) of the staff holding the dossier's READY tasks: the assignee, or every active member of
     the task's role at the agency (a commune has no leader: its chairman, the signer, stands in)."""
-    from .notifications import ROLE_FALLBACK
-
-    tasks = session.execute(select(HumanTask.role, HumanTask.assignee_id)
-                            .where(HumanTask.dossier_id == dossier.id, HumanTask.role != "citizen")
-                            .order_by(HumanTask.created_at)).all()
-    if not tasks:
-        return []
-    roles = {role for role, assignee in tasks if assignee is None}
-    roles |= {ROLE_FALLBACK[r] for r in roles if r in ROLE_FALLBACK}
-    assignees = {assignee for _, assignee in tasks if assignee is not None}
-    rows = session.execute(
-        select(User.id, User.username, UserRole.role).join(UserRole, UserRole.user_id == User.id, isouter=True)
-        .where(User.active, or_(User.id.in_(assignees),
-                                and_(User.agency_id == dossier.agency_id, UserRole.role.in_(roles))))
-        .order_by(User.id)).all()
-    by_role: dict[str, list[tuple[int, str]]] = {}
-    names: dict[int, str] = {}
-    for user_id, username, role in rows:
-        names[user_id] = username
-        by_role.setdefault(role, []).append((user_id, username))
-    holders: dict[int, str] = {}
-    for role, assignee in tasks:
-        if assignee is not None:
-            if assignee in names:
-                holders.setdefault(assignee, names[assignee])
-            continue
-        staff = by_role.get(role) or by_role.get(ROLE_FALLBACK.get(role, ""), [])
-        for user_id, username in staff:
-            holders.setdefault(user_id, username)
-    return list(holders.items())
+    return (roster or Roster()).task_holders(session, dossier.agency_id, dossier_tasks(session, dossier.id))
 
 
 # -- remaining working time ----------------------------------------------------------------------------------

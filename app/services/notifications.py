@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from ..models import (
     Appointment,
@@ -18,9 +18,9 @@ from ..models import (
     Notification,
     OutboxMessage,
     User,
-    UserRole,
 )
 from .calendar import VN_TZ
+from .roster import Roster
 
 TEMPLATES = {
     "supplement_requested": "Hồ sơ {code} cần bổ sung: {reason}",
@@ -53,7 +53,6 @@ APPOINTMENT_SUBJECTS = {
     "appointment_reminder": "Nhắc lịch hẹn {code}",
     "appointment_cancelled": "Hủy lịch hẹn {code}",
 }
-ROLE_FALLBACK = {"leader": "signer"}
 TASK_WAITING = "Hồ sơ {code}: có việc chờ xử lý — {title}."
 
 
@@ -80,16 +79,6 @@ class Notifier:
 
     def dossier_link(self, code: str) -> str:
         return f"{self.settings.public_base_url}/cong-dan/ho-so/{code}"
-
-    # -- recipients ------------------------------------------------------------------------------------------
-    def staff_with_role(self, session: Session, agency_id: int, role: str) -> list[User]:
-        """Active staff of the agency holding `role`; a commune has no `leader`: its chairman (signer) leads."""
-        users = list(session.scalars(
-            select(User).join(UserRole).where(User.agency_id == agency_id, UserRole.role == role, User.active)
-            .options(lazyload(User.role_rows))))
-        if not users and role in ROLE_FALLBACK:
-            return self.staff_with_role(session, agency_id, ROLE_FALLBACK[role])
-        return users
 
     # -- channels --------------------------------------------------------------------------------------------
     @staticmethod
@@ -126,7 +115,7 @@ class Notifier:
 
     # -- dossiers --------------------------------------------------------------------------------------------
     def notify(self, session: Session, dossier: Dossier, recipient: str, template: str, data: dict,
-               now: datetime, dedup: str, attachment_sha256: str | None = None) -> dict:
+               now: datetime, dedup: str, attachment_sha256: str | None = None, roster: Roster | None = None) -> dict:
         """Tell the citizen or the staff of a role about a dossier. Returns who was told (for the audit)."""
         message = self.render(template, dossier, data)
         if recipient == "citizen":
@@ -140,23 +129,24 @@ class Notifier:
                 attachment_name=f"{dossier.code}.pdf" if attachment_sha256 else None)
         else:
             told = []
-            for user in self.staff_with_role(session, dossier.agency_id, recipient):
-                session.add(Notification(user_id=user.id, dossier_id=dossier.id, message=message, created_at=now))
-                told.append(user.username)
+            for member in (roster or Roster()).staff(session, dossier.agency_id, recipient):
+                session.add(Notification(user_id=member.id, dossier_id=dossier.id, message=message, created_at=now))
+                told.append(member.username)
         return {"recipient": recipient, "template": template, "to": told, "message": message}
 
-    def tasks_waiting(self, session: Session, dossier: Dossier, tasks: list[HumanTask], now: datetime) -> None:
+    def tasks_waiting(self, session: Session, dossier: Dossier, tasks: list[HumanTask], now: datetime,
+                      roster: Roster | None = None) -> None:
         """Tell the next people that a task waits for them (the assignee, or everyone holding the role)."""
         for task in tasks:
             if task.role == "citizen":
-                users = [dossier.applicant] if dossier.applicant else []
+                user_ids = [dossier.applicant_id] if dossier.applicant_id else []
             elif task.assignee_id:
-                users = [session.get(User, task.assignee_id)]
+                user_ids = [task.assignee_id]
             else:
-                users = self.staff_with_role(session, dossier.agency_id, task.role)
+                user_ids = [m.id for m in (roster or Roster()).staff(session, dossier.agency_id, task.role)]
             message = TASK_WAITING.format(code=dossier.code, title=task.title)
-            for user in users:
-                session.add(Notification(user_id=user.id, dossier_id=dossier.id, message=message, created_at=now))
+            for user_id in user_ids:
+                session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=now))
 
     # -- appointments ----------------------------------------------------------------------------------------
     def render_appointment(self, template: str, appointment: Appointment, reason: str | None = None) -> str:

@@ -12,7 +12,7 @@ import signing
 
 from ..engine.audit import append_event
 from ..errors import Unprocessable
-from ..models import Document, User
+from ..models import Document, Notification, User
 from .agency_calendar import calendar_for
 from .calendar import VN_TZ
 from .registers import check_register_open, lock_register, record_entry, take_number
@@ -36,7 +36,7 @@ def notify(ctx, task, recipient: str, template: str) -> dict:
     dossier = ctx.dossier
     attachment = dossier.result_sha256 if template == "result_ready" and dossier.delivery == "email" else None
     told = ctx.services.notifier.notify(ctx.session, dossier, recipient, template, task.data, ctx.now,
-                                        dedup=f"{task.id}", attachment_sha256=attachment)
+                                        dedup=f"{task.id}", attachment_sha256=attachment, roster=ctx.roster)
     ctx.told.update((name, told["message"]) for name in told["to"])
     append_event(ctx.session, dossier, at=ctx.now, actor="system", role=None, kind="notified", task=task.task_spec.name,
                  data={k: told[k] for k in ("recipient", "template", "to")})
@@ -112,13 +112,10 @@ def seal_copy(ctx, task, register: int) -> dict:
 def notify_task_holders(ctx, task, template: str) -> dict:
     """Tell whoever holds the dossier's current task(s) (the assignee, or every staff member of the task's
     role); someone already told the same message in this step (e.g. the leader) is not told twice."""
-    from ..models import Notification
-    from .due import task_holders
-
     dossier, session = ctx.dossier, ctx.session
     message = ctx.services.notifier.render(template, dossier, task.data)
     told = []
-    for user_id, username in task_holders(session, dossier):
+    for user_id, username in ctx.roster.task_holders(session, dossier.agency_id, ctx.inbox()):
         if (username, message) in ctx.told:
             continue
         session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=ctx.now))

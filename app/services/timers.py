@@ -29,6 +29,7 @@ from .agency_calendar import calendars_by_agency
 from .calendar import VN_TZ, WorkingCalendar
 from .dossiers import unit_of_work
 from .due import NOT_RUNNING, duration_text, soon_threshold, task_holders
+from .roster import Roster
 
 log = logging.getLogger("certcopy.timers")
 
@@ -126,8 +127,9 @@ def _timers_due(dossier: Dossier, now: datetime) -> bool:
             and (dossier.timer_retry_at is None or dossier.timer_retry_at <= now))
 
 
-def fire_dossier_timers(system, code: str, now: datetime) -> bool:
-    """Fire one dossier's due timers in one transaction under its lock. False: skipped (locked, not due)."""
+def fire_dossier_timers(system, code: str, now: datetime, roster: Roster | None = None) -> bool:
+    """Fire one dossier's due timers in one transaction under its lock. False: skipped (locked, not due).
+    A tick passes one `roster` for all its dossiers, so each agency's staff is read once per tick."""
     with unit_of_work(system) as session:
         dossier = lock_if_free(session, code)
         if dossier is None:
@@ -139,7 +141,7 @@ def fire_dossier_timers(system, code: str, now: datetime) -> bool:
         before = dossier.status
         workflow = system.engine.load(dossier)
         ctx = StepContext(session=session, dossier=dossier, actor=None, actor_name="system", role=None, now=now,
-                          services=system)
+                          services=system, roster=roster or Roster())
         system.engine.fire_timers(ctx, workflow)
         if dossier.status == "cancelled" and before != "cancelled":
             append_event(session, dossier, at=now, actor="system", role=None, kind="cancelled", data={})
@@ -157,13 +159,13 @@ def fire_due_timers(system, now: datetime | None = None, report: TickReport | No
     """Fire every due timer, batch by batch; a failing dossier is recorded for retry and never stops the rest."""
     now = now or clock.now()
     report = report or TickReport(now)
-    cursor, seen = None, 0
+    cursor, seen, roster = None, 0, Roster()
     while True:
         with system.db.session() as session:
             batch = due_timer_batch(session, now, cursor)
         for code, _, _ in batch:
             try:
-                if fire_dossier_timers(system, code, now):
+                if fire_dossier_timers(system, code, now, roster):
                     report.fired += 1
                 else:
                     report.skipped += 1
@@ -207,7 +209,8 @@ def due_soon_candidates(session: Session, now: datetime, hours: float = DUE_SOON
     return codes
 
 
-def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SOON_HOURS) -> bool:
+def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SOON_HOURS,
+                         roster: Roster | None = None) -> bool:
     """Tell the holders of a dossier's current tasks that its deadline is near, once (flag set under the lock)."""
     from .agency_calendar import calendar_for
 
@@ -224,7 +227,7 @@ def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SO
         message = DUE_SOON_TEMPLATE.format(code=dossier.code, left=duration_text(left),
                                            due=dossier.due_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y"))
         told = []
-        for user_id, username in task_holders(session, dossier):
+        for user_id, username in task_holders(session, dossier, roster):
             session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=now))
             told.append(username)
         append_event(session, dossier, at=now, actor="system", role=None, kind="notified", task=None,
@@ -238,10 +241,10 @@ def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SO
 def send_due_soon_notices(system, now: datetime, report: TickReport | None = None) -> int:
     with system.db.session() as session:
         codes = due_soon_candidates(session, now)
-    sent = 0
+    sent, roster = 0, Roster()
     for code in codes:
         try:
-            if send_due_soon_notice(system, code, now):
+            if send_due_soon_notice(system, code, now, roster=roster):
                 sent += 1
             elif report is not None:
                 report.skipped += 1

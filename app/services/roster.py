@@ -1,0 +1,63 @@
+"""Who holds a role at an agency, read once per engine step or scheduler tick.
+
+A step's notices (the leader, the holders of the current tasks, the next task's role) and a tick's notices
+over many dossiers of one agency ask the same question again and again; a `Roster` answers each
+(agency, role) once and keeps the answer for its own lifetime. A tick's notices therefore all go to the
+staff list as it stood when the tick began, which is what one person sending them by hand would do.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, lazyload
+
+from ..models import HumanTask, User, UserRole
+
+# A commune has no leader: its chairman, who signs, stands in.
+ROLE_FALLBACK = {"leader": "signer"}
+
+
+class StaffMember(NamedTuple):
+    id: int
+    username: str
+
+
+def dossier_tasks(session: Session, dossier_id: int) -> list[HumanTask]:
+    """A dossier's inbox rows with their assignees (the dossier itself is already in the session)."""
+    return list(session.scalars(
+        select(HumanTask).where(HumanTask.dossier_id == dossier_id)
+        .options(lazyload(HumanTask.dossier), joinedload(HumanTask.assignee).lazyload(User.role_rows))))
+
+
+class Roster:
+    def __init__(self) -> None:
+        self._staff: dict[tuple[int, str], list[StaffMember]] = {}
+
+    def staff(self, session: Session, agency_id: int, role: str) -> list[StaffMember]:
+        """Active staff of the agency holding `role` (or its stand-in role when nobody holds it), by id."""
+        key = (agency_id, role)
+        if key not in self._staff:
+            members = [StaffMember(*row) for row in session.execute(
+                select(User.id, User.username).join(UserRole, UserRole.user_id == User.id)
+                .where(User.agency_id == agency_id, UserRole.role == role, User.active).order_by(User.id))]
+            if not members and role in ROLE_FALLBACK:
+                members = self.staff(session, agency_id, ROLE_FALLBACK[role])
+            self._staff[key] = members
+        return self._staff[key]
+
+    def task_holders(self, session: Session, agency_id: int, tasks: list[HumanTask]) -> list[StaffMember]:
+        """Who holds these inbox tasks: the assignee when there is an active one, else every member of the
+        task's role at the agency; each person once, in the order of the tasks. Citizen tasks are left out."""
+        holders: dict[int, StaffMember] = {}
+        for task in sorted(tasks, key=lambda t: t.created_at):
+            if task.role == "citizen":
+                continue
+            if task.assignee_id is not None:
+                assignee = task.assignee
+                if assignee is not None and assignee.active:
+                    holders.setdefault(assignee.id, StaffMember(assignee.id, assignee.username))
+                continue
+            for member in self.staff(session, agency_id, task.role):
+                holders.setdefault(member.id, member)
+        return list(holders.values())
