@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from .engine import audit
 from .models import Base, Counter, Dossier
 
 
@@ -30,6 +31,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        audit.attach(self.sessions)
 
     @property
     def is_sqlite(self) -> bool:
