@@ -1,11 +1,10 @@
 """Database engine, sessions, the per-dossier lock and named counters."""
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .engine import audit
 from .models import Base, Counter, Dossier
 
 
@@ -31,7 +30,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        audit.attach(self.sessions)
+        event.listen(self.sessions, "before_flush", _write_queued)
+        event.listen(self.sessions, "before_commit", _write_queued)
+        event.listen(self.sessions, "do_orm_execute", _write_queued_before_read)
+        event.listen(self.sessions, "after_soft_rollback", _forget_queued)
 
     @property
     def is_sqlite(self) -> bool:
@@ -42,6 +44,36 @@ class Database:
 
     def session(self) -> Session:
         return self.sessions()
+
+
+# -- append-only rows ------------------------------------------------------------------------------------------
+_QUEUED = "certcopy_queued_rows"
+
+
+def queue_insert(session: Session, model, **values) -> None:
+    """Add one row to an append-only table (audit events, notifications) without building an ORM object. Queued
+    rows behave like objects added to the session: they are written, in one INSERT per table, when the session
+    next autoflushes (before a query), flushes or commits; a rollback drops them. Pass the same columns for
+    every row of a table."""
+    session.info.setdefault(_QUEUED, {}).setdefault(model.__table__, []).append(values)
+
+
+def _write_queued(session: Session, *_args) -> None:
+    queued = session.info.pop(_QUEUED, None)
+    if queued:
+        connection = session.connection()
+        for table, rows in queued.items():
+            connection.execute(insert(table), rows)
+
+
+def _write_queued_before_read(state) -> None:
+    session = state.session
+    if session.autoflush and session.info.get(_QUEUED):  # as autoflush: not inside `no_autoflush`
+        _write_queued(session)
+
+
+def _forget_queued(session: Session, _previous_transaction) -> None:
+    session.info.pop(_QUEUED, None)
 
 
 def lock_dossier(session: Session, code: str) -> Dossier | None:

@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import queue_insert
 from ..models import Dossier, Event
 
 EVENT_KINDS = ("submitted", "task_completed", "service_completed", "timer_fired", "notified", "migrated",
@@ -32,39 +32,19 @@ def event_hash(prev_hash: str, dossier_code: str, seq: int, at: datetime, actor:
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
-_PENDING = "certcopy_pending_events"
-
-
 def append_event(session: Session, dossier: Dossier, *, at: datetime, actor: str, role: str | None, kind: str,
                  task: str | None = None, data: dict | None = None, task_id: str | None = None) -> None:
-    """Append one event; the caller holds the dossier lock. The event is written with the session's next flush
-    (one INSERT for all the events a step appends; any query or the commit flushes first)."""
+    """Append one event; the caller holds the dossier lock. The events of a step are written in one INSERT."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind}")
     clean = json.loads(json.dumps(scrub(data), default=str))
     seq = dossier.event_seq + 1
     digest = event_hash(dossier.event_head, dossier.code, seq, at, actor, role, kind, task, clean,
                         dossier.process_version_id)
-    session.info.setdefault(_PENDING, []).append(dict(
-        dossier_id=dossier.id, seq=seq, at=at, actor=actor, role=role, kind=kind, task=task, task_id=task_id,
-        data=clean, process_version_id=dossier.process_version_id, prev_hash=dossier.event_head, hash=digest))
-    dossier.event_seq, dossier.event_head = seq, digest  # the dossier is now dirty: the next flush runs
-
-
-def _write_pending(session: Session, _flush_context, _instances) -> None:
-    rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.connection().execute(insert(Event), rows)
-
-
-def _drop_pending(session: Session, _previous_transaction=None) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def attach(sessions) -> None:
-    """Write appended events in each flush of these sessions (a sessionmaker); forget them on rollback."""
-    sa_event.listen(sessions, "before_flush", _write_pending)
-    sa_event.listen(sessions, "after_soft_rollback", _drop_pending)
+    queue_insert(session, Event, dossier_id=dossier.id, seq=seq, at=at, actor=actor, role=role, kind=kind, task=task,
+                 task_id=task_id, data=clean, process_version_id=dossier.process_version_id,
+                 prev_hash=dossier.event_head, hash=digest)
+    dossier.event_seq, dossier.event_head = seq, digest
 
 
 @dataclass(frozen=True)

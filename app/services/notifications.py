@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import queue_insert
 from ..models import (
     Appointment,
     Dossier,
@@ -100,7 +101,7 @@ class Notifier:
         """In-app for an account, e-mail and SMS when an address or number is known. Returns who was told."""
         told: list[str] = []
         if user is not None:
-            session.add(Notification(user_id=user.id, dossier_id=dossier_id, message=message, created_at=now))
+            queue_insert(session, Notification, user_id=user.id, dossier_id=dossier_id, message=message, created_at=now)
             told.append(user.username)
         if email:
             body = message + (f"\n\nXem chi tiết: {link}" if link else "")
@@ -130,7 +131,7 @@ class Notifier:
         else:
             told = []
             for member in (roster or Roster()).staff(session, dossier.agency_id, recipient):
-                session.add(Notification(user_id=member.id, dossier_id=dossier.id, message=message, created_at=now))
+                queue_insert(session, Notification, user_id=member.id, dossier_id=dossier.id, message=message, created_at=now)
                 told.append(member.username)
         return {"recipient": recipient, "template": template, "to": told, "message": message}
 
@@ -146,7 +147,7 @@ class Notifier:
                 user_ids = [m.id for m in (roster or Roster()).staff(session, dossier.agency_id, task.role)]
             message = TASK_WAITING.format(code=dossier.code, title=task.title)
             for user_id in user_ids:
-                session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=now))
+                queue_insert(session, Notification, user_id=user_id, dossier_id=dossier.id, message=message, created_at=now)
 
     # -- appointments ----------------------------------------------------------------------------------------
     def render_appointment(self, template: str, appointment: Appointment, reason: str | None = None) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import signing
 
+from ..db import queue_insert
 from ..engine.audit import append_event
 from ..errors import Unprocessable
 from ..models import Document, Notification, User
@@ -118,7 +119,7 @@ def notify_task_holders(ctx, task, template: str) -> dict:
     for user_id, username in ctx.roster.task_holders(session, dossier.agency_id, ctx.inbox()):
         if (username, message) in ctx.told:
             continue
-        session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=ctx.now))
+        queue_insert(session, Notification, user_id=user_id, dossier_id=dossier.id, message=message, created_at=ctx.now)
         ctx.told.add((username, message))
         told.append(username)
     append_event(session, dossier, at=ctx.now, actor="system", role=None, kind="notified", task=task.task_spec.name,

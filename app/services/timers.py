@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..db import lock_dossier
+from ..db import lock_dossier, queue_insert
 from ..engine.audit import append_event
 from ..engine.runtime import FINAL_STATUSES, StepContext
 from ..models import Dossier, Notification, SchedulerClaim
@@ -228,7 +228,7 @@ def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SO
                                            due=dossier.due_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y"))
         told = []
         for user_id, username in task_holders(session, dossier, roster):
-            session.add(Notification(user_id=user_id, dossier_id=dossier.id, message=message, created_at=now))
+            queue_insert(session, Notification, user_id=user_id, dossier_id=dossier.id, message=message, created_at=now)
             told.append(username)
         append_event(session, dossier, at=now, actor="system", role=None, kind="notified", task=None,
                      data={"recipient": "task_holder", "template": "due_soon", "to": told,
