@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..models import Dossier, HumanTask, User
-from ..services.roster import Roster, dossier_tasks
+from ..services.roster import OpenTask, Roster, open_tasks
 from . import state
 from .audit import append_event
 from .definitions import ParsedProcess, ProcessCache
@@ -51,12 +51,12 @@ class StepContext:
     task_data: dict = field(default_factory=dict)
     told: set[tuple[str, str]] = field(default_factory=set)  # (username, message) already sent in this step
     roster: Roster = field(default_factory=Roster)  # staff per role; a scheduler tick shares one across dossiers
-    _inbox: list[HumanTask] | None = None
+    _inbox: list[OpenTask] | None = None
 
-    def inbox(self) -> list[HumanTask]:
+    def inbox(self) -> list[OpenTask]:
         """The dossier's inbox rows as they stood when the step began (read once; the step's end rewrites them)."""
         if self._inbox is None:
-            self._inbox = dossier_tasks(self.session, self.dossier.id)
+            self._inbox = open_tasks(self.session, self.dossier.id)
         return self._inbox
 
 
@@ -155,7 +155,7 @@ class Engine:
         dossier.next_timer_at = self._next_timer(workflow)
         dossier.workflow_state = state.dump(workflow)
 
-        existing = {h.id: h for h in ctx.inbox()}
+        existing = {task.id for task in ctx.inbox()}
         ready_ids = {str(t.id) for t in ready}
         stale = [hid for hid in existing if hid not in ready_ids]
         if stale:

@@ -17,7 +17,7 @@ from ..errors import BadRequest, Forbidden
 from ..models import STAFF_ROLES, Agency, Dossier, HumanTask, User
 from .agency_calendar import calendars_by_agency
 from .calendar import VN_TZ, WorkingCalendar
-from .roster import Roster, StaffMember, dossier_tasks
+from .roster import Roster, StaffMember, open_tasks
 
 NOT_RUNNING = (*FINAL_STATUSES, "awaiting_supplement")
 SOON_HOURS = 1.0
@@ -31,7 +31,7 @@ SCOPES = ("agency", "mine")
 def task_holders(session: Session, dossier: Dossier, roster: Roster | None = None) -> list[StaffMember]:
     """(id, username) of the staff holding the dossier's READY tasks: the assignee, or every active member of
     the task's role at the agency (a commune has no leader: its chairman, the signer, stands in)."""
-    return (roster or Roster()).task_holders(session, dossier.agency_id, dossier_tasks(session, dossier.id))
+    return (roster or Roster()).task_holders(session, dossier.agency_id, open_tasks(session, dossier.id))
 
 
 # -- remaining working time ----------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ staff list as it stood when the tick began, which is what one person sending the
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session
 
 from ..models import HumanTask, User, UserRole
 
@@ -23,11 +24,22 @@ class StaffMember(NamedTuple):
     username: str
 
 
-def dossier_tasks(session: Session, dossier_id: int) -> list[HumanTask]:
-    """A dossier's inbox rows with their assignees (the dossier itself is already in the session)."""
-    return list(session.scalars(
-        select(HumanTask).where(HumanTask.dossier_id == dossier_id)
-        .options(lazyload(HumanTask.dossier), joinedload(HumanTask.assignee).lazyload(User.role_rows))))
+class OpenTask(NamedTuple):
+    """One inbox row of a dossier, with what deciding who holds it needs."""
+    id: str
+    role: str
+    created_at: datetime
+    assignee_id: int | None
+    assignee_username: str | None
+    assignee_active: bool | None
+
+
+def open_tasks(session: Session, dossier_id: int) -> list[OpenTask]:
+    """A dossier's inbox rows (its READY user tasks), oldest first."""
+    return [OpenTask(*row) for row in session.execute(
+        select(HumanTask.id, HumanTask.role, HumanTask.created_at, HumanTask.assignee_id, User.username, User.active)
+        .outerjoin(User, User.id == HumanTask.assignee_id).where(HumanTask.dossier_id == dossier_id)
+        .order_by(HumanTask.created_at, HumanTask.id))]
 
 
 class Roster:
@@ -46,17 +58,16 @@ class Roster:
             self._staff[key] = members
         return self._staff[key]
 
-    def task_holders(self, session: Session, agency_id: int, tasks: list[HumanTask]) -> list[StaffMember]:
-        """Who holds these inbox tasks: the assignee when there is an active one, else every member of the
-        task's role at the agency; each person once, in the order of the tasks. Citizen tasks are left out."""
+    def task_holders(self, session: Session, agency_id: int, tasks: list[OpenTask]) -> list[StaffMember]:
+        """Who holds these inbox tasks: the assignee (if active), else every member of the task's role at the
+        agency; each person once, in the order of the tasks. Citizen tasks are left out."""
         holders: dict[int, StaffMember] = {}
-        for task in sorted(tasks, key=lambda t: t.created_at):
+        for task in tasks:
             if task.role == "citizen":
                 continue
             if task.assignee_id is not None:
-                assignee = task.assignee
-                if assignee is not None and assignee.active:
-                    holders.setdefault(assignee.id, StaffMember(assignee.id, assignee.username))
+                if task.assignee_active:
+                    holders.setdefault(task.assignee_id, StaffMember(task.assignee_id, task.assignee_username))
                 continue
             for member in self.staff(session, agency_id, task.role):
                 holders.setdefault(member.id, member)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from .. import clock
 from ..db import lock_dossier, queue_insert
@@ -74,7 +74,7 @@ def lock_if_free(session: Session, code: str) -> Dossier | None:
         return lock_dossier(session, code)  # SQLite has one writer at a time: wait for it
     return session.scalars(
         select(Dossier).where(Dossier.code == code).with_for_update(of=Dossier, skip_locked=True)
-        .execution_options(populate_existing=True)
+        .options(lazyload(Dossier.agency)).execution_options(populate_existing=True)
     ).one_or_none()
 
 
