@@ -22,7 +22,36 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    _end_reads_with_commit(engine)
+    return engine
+
+
+def _end_reads_with_commit(engine: Engine) -> None:
+    """PostgreSQL: end a transaction that only read with COMMIT instead of ROLLBACK.
+
+    psycopg forgets every prepared statement of a connection on ROLLBACK (and sends DEALLOCATE ALL), so
+    ending each read-only request that way would make every query be parsed and planned afresh. A transaction
+    that wrote anything, or failed, still rolls back."""
+    from psycopg.pq import TransactionStatus
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(conn, _cursor, statement, _params, _context, _executemany):
+        if not conn.info.get("wrote") and statement.lstrip()[:6].upper() != "SELECT":
+            conn.info["wrote"] = True  # DML, DDL, savepoints, anything but a plain query
+
+    @event.listens_for(engine, "rollback")
+    def _commit_reads(conn):
+        dbapi = conn.connection.dbapi_connection
+        if not conn.info.pop("wrote", False) and dbapi.info.transaction_status == TransactionStatus.INTRANS:
+            try:
+                dbapi.commit()  # nothing to undo; the ROLLBACK that follows finds no transaction and is skipped
+            except Exception:  # noqa: BLE001 - the connection broke: the rollback that follows reports it
+                pass
+
+    @event.listens_for(engine, "commit")
+    def _forget_writes(conn):
+        conn.info.pop("wrote", None)
 
 
 class Database:
