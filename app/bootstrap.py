@@ -1,6 +1,8 @@
-"""Bring an instance to a usable state: schema, shipped processes, optional demo data."""
+"""Bring an instance to a usable state: schema (created, or migrated to this release), shipped processes,
+optional demo data."""
 from __future__ import annotations
 
+from . import schema
 from .config import Settings
 from .services.demo import seed_demo
 from .services.processes import ensure_shipped_processes
@@ -9,7 +11,7 @@ from .system import System
 
 def prepare_system(settings: Settings, demo: bool = False) -> System:
     system = System(settings)
-    system.db.create_all()
+    schema.upgrade(system.db.engine)
     with system.db.session() as session, session.begin():
         ensure_shipped_processes(session)
     if demo:

@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base, Counter, Dossier
+from .models import Counter, Dossier
 
 
 def make_engine(url: str) -> Engine:
@@ -67,9 +67,6 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
-
-    def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
 
     def session(self) -> Session:
         return self.sessions()

@@ -313,6 +313,18 @@ def _check_role_agency(roles: list[str], agency: Agency | None) -> None:
 def create_staff_user(system, actor: User, body: dict) -> tuple[dict, str | None]:
     """Returns the user and, when no password was given, the generated one (shown once)."""
     require_admin(actor)
+    return _create_user(system, body)
+
+
+def create_administrator(system, body: dict) -> dict:
+    """An administrator account made by whoever runs the server's command line (`certcopy create-admin`): the
+    first one of a new installation, or another when no administrator can log in. The password is required."""
+    if not isinstance(body, dict) or "password" not in body:
+        raise _invalid("password", f"Mật khẩu cần từ {MIN_PASSWORD} ký tự.", "missing_field")
+    return _create_user(system, {**body, "roles": ["admin"]})[0]
+
+
+def _create_user(system, body: dict) -> tuple[dict, str | None]:
     with unit_of_work(system) as session:
         values = UserInput.parse(session, body, partial=False).values
         agency = values.get("agency")
