@@ -59,6 +59,9 @@ class StepContext:
             self._inbox = open_tasks(self.session, self.dossier.id)
         return self._inbox
 
+    def inbox_rewritten(self) -> None:
+        self._inbox = None
+
 
 class Engine:
     def __init__(self, operators: dict, services: Any):
@@ -177,7 +180,7 @@ class Engine:
             session.add(row)
             created.append(row)
         session.flush()
-        ctx._inbox = None  # rewritten above
+        ctx.inbox_rewritten()
         if created:
             self.services.notifier.tasks_waiting(session, dossier, created, ctx.now, ctx.roster)
 
