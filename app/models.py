@@ -189,6 +189,11 @@ class Dossier(Base):
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     loop_rounds: Mapped[int] = mapped_column(Integer, default=0)  # supplement and rework rounds so far
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # postal delivery of the result (delivery == "post"): where to send it, a phone for the postman, and the
+    # postal item number (số hiệu bưu gửi) the one-stop desk records at the return step
+    postal_address: Mapped[str | None] = mapped_column(String(500))
+    postal_phone: Mapped[str | None] = mapped_column(String(20))
+    postal_tracking: Mapped[str | None] = mapped_column(String(64))
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     applicant: Mapped[User | None] = relationship(foreign_keys=[applicant_id])

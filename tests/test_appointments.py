@@ -229,6 +229,23 @@ def test_turn_an_appointment_into_a_dossier(api, system):
         "appointment_not_active"
 
 
+def test_an_appointment_turned_into_a_dossier_sent_by_post_needs_the_address(api, system):
+    code = book(api, agency="pacnam").get_json()["code"]
+    url = f"/appointments/{code}/dossier"
+
+    def form(**extra):
+        return {"original": (io.BytesIO(make_pdf(1)), "scan.pdf"), "declaration": "true", "delivery": "post",
+                **extra}
+
+    assert error_code(api.post(url, "one_stop.pacnam", data=form())) == "invalid_field"
+    assert count(system, Dossier) == 0
+    address = "Thôn Nà Coóc, xã Bằng Thành, huyện Pác Nặm, tỉnh Bắc Kạn"
+    resp = api.post(url, "one_stop.pacnam", data=form(postal_address=address))
+    assert resp.status_code == 201, resp.get_json()
+    detail = api.get(f"/dossiers/{resp.get_json()['code']}", "citizen").get_json()
+    assert detail["delivery"] == "post" and detail["postal_address"] == address
+
+
 def test_citizen_cancels_and_the_place_is_freed(api, system):
     set_capacity(system, "pcc1", 1)
     code = book(api, agency="pcc1", slot="15:00").get_json()["code"]

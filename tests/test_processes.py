@@ -355,7 +355,7 @@ FORM_FIELDS = {
     "review_sign": {"decision", "reason", "placement"},
     "rework": {"decision", "reason"},
     "seal": {"register"},
-    "return": {"fee_paid"},
+    "return": {"fee_paid", "postal_tracking"},
     "deputy_review": {"opinion"},  # not shipped: the worked example of docs/redesign-routing.md adds it
 }
 
@@ -392,6 +392,9 @@ FORM_CASES = [
     ("return", {"fee_paid": False}, True),  # the engine, not the form, refuses an unpaid fee
     ("return", {"fee_paid": "yes"}, False),
     ("return", {}, False),
+    ("return", {"fee_paid": True, "postal_tracking": "EB123456789VN"}, True),
+    ("return", {"fee_paid": True, "postal_tracking": "EB 123"}, False),
+    ("return", {"fee_paid": True, "postal_tracking": "12345"}, False),
 ]
 
 

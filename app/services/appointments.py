@@ -351,6 +351,7 @@ def convert_to_dossier(system, staff: User, code: str, fields: dict, upload: byt
             "citizen": appointment.citizen.username, "copies": fields.get("copies", 1),
             "delivery": fields.get("delivery") or "online", "payment": fields.get("payment") or "counter",
             "declaration": fields.get("declaration", ""),
+            "postal_address": fields.get("postal_address") or "", "postal_phone": fields.get("postal_phone") or "",
         }
     dossier, created = submit_dossier(system, staff, filing, upload, filename=filename,
                                       idempotency_key=f"appointment:{appointment.code}")

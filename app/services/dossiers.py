@@ -35,6 +35,7 @@ from ..models import (
     UserRole,
 )
 from .access import can_view_dossier, may_work
+from .accounts import PHONE_RE
 from .agency_calendar import calendar_for
 from .calendar import VN_TZ
 from .codes import dossier_code, dossier_counter_key
@@ -47,6 +48,7 @@ from .registers import check_register_open
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_COPIES = 100
+POSTAL_ADDRESS_MIN, POSTAL_ADDRESS_MAX = 10, 500
 # Supplement and rework loops deepen SpiffWorkflow's task tree; bound them well below where it breaks (~200).
 MAX_LOOP_ROUNDS = 60
 LOOPING_DECISIONS = {("intake", "supplement"), ("review_sign", "reject")}
@@ -105,6 +107,48 @@ def _field_error(field: str, message: str, code: str = "invalid_field") -> Unpro
     return Unprocessable(message, code=code, details={"fields": {field: message}})
 
 
+def postal_details(delivery: str, fields: dict) -> tuple[str | None, str | None]:
+    """The postal address and phone of a filing, normalised: (address, phone).
+
+    When the result goes by post (nhận kết quả qua bưu chính) the address is required (trimmed, 10–500
+    characters) and the phone optional but a Vietnamese number; otherwise neither may be sent."""
+    address = str(fields.get("postal_address") or "").strip()
+    phone = str(fields.get("postal_phone") or "").strip().replace(" ", "")
+    if delivery != "post":
+        for name, value, label in (("postal_address", address, "Địa chỉ nhận kết quả"),
+                                   ("postal_phone", phone, "Số điện thoại nhận bưu gửi")):
+            if value:
+                raise _field_error(name, f"{label} chỉ nhập khi chọn nhận kết quả qua bưu chính.")
+        return None, None
+    if not address:
+        raise _field_error("postal_address", "Cần nhập địa chỉ nhận kết quả qua bưu chính.")
+    if not POSTAL_ADDRESS_MIN <= len(address) <= POSTAL_ADDRESS_MAX:
+        raise _field_error("postal_address", f"Địa chỉ nhận kết quả phải từ {POSTAL_ADDRESS_MIN} đến "
+                                             f"{POSTAL_ADDRESS_MAX} ký tự (số nhà, đường, phường/xã, quận/huyện, "
+                                             "tỉnh/thành phố).")
+    if phone and not PHONE_RE.match(phone):
+        raise _field_error("postal_phone", "Số điện thoại nhận bưu gửi không hợp lệ (10 số bắt đầu bằng 0, "
+                                           "hoặc +84 và 9 số).")
+    return address, phone or None
+
+
+def postal_tracking_at_return(delivery: str, tracking: object) -> str | None:
+    """The postal item number (số hiệu bưu gửi) at the return step: required when the result goes by post,
+    refused otherwise. Its format is checked by forms/return.json."""
+    tracking = str(tracking or "").strip()
+    if delivery == "post":
+        if not tracking:
+            message = "Hồ sơ nhận kết quả qua bưu chính: cần nhập số hiệu bưu gửi."
+            raise Unprocessable(message, code="postal_tracking_required",
+                                details={"fields": {"postal_tracking": message}})
+        return tracking
+    if tracking:
+        message = "Hồ sơ không nhận kết quả qua bưu chính: không nhập số hiệu bưu gửi."
+        raise Unprocessable(message, code="postal_tracking_not_allowed",
+                            details={"fields": {"postal_tracking": message}})
+    return None
+
+
 def validate_filing(session: Session, actor: User, fields: dict) -> dict:
     """Check a filing's fields (everything but the file); returns the normalised values."""
     agency = _find_agency(session, fields.get("agency"))
@@ -149,7 +193,7 @@ def validate_filing(session: Session, actor: User, fields: dict) -> dict:
             if not EMAIL_RE.match(email):
                 raise _field_error("email", "Địa chỉ email không hợp lệ.")
             applicant = None
-            delivery = "email"
+            delivery = "post" if delivery == "post" else "email"  # no account: by e-mail, or by post
             applicant_name = (fields.get("applicant_name") or "").strip()
             if len(applicant_name) > 255:
                 raise _field_error("applicant_name", "Họ tên người yêu cầu tối đa 255 ký tự.")
@@ -157,9 +201,11 @@ def validate_filing(session: Session, actor: User, fields: dict) -> dict:
             raise _field_error("citizen", "Hồ sơ trực tiếp cần tài khoản công dân (citizen) hoặc email (email).")
     elif delivery == "email":
         email = actor.email
+    postal_address, postal_phone = postal_details(delivery, fields)
     return dict(agency=agency, procedure=procedure, document_type=document_type, copies=copies,
                 delivery=delivery, payment=payment, applicant=applicant, email=email,
-                applicant_name=applicant.full_name if applicant else (applicant_name or email))
+                applicant_name=applicant.full_name if applicant else (applicant_name or email),
+                postal_address=postal_address, postal_phone=postal_phone)
 
 
 def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, filename: str = "original.pdf",
@@ -197,7 +243,7 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
                 submitted_at=now,
                 due_at=calendar_for(session, agency.id).due_at(now, system.settings.processing_hours),
                 original_sha256=usable_sha, idempotency_key=idempotency_key, event_seq=0, event_head="", lock_version=0,
-                loop_rounds=0,
+                loop_rounds=0, postal_address=values["postal_address"], postal_phone=values["postal_phone"],
             )
             session.add(dossier)
             session.flush()
@@ -272,7 +318,10 @@ def _check_task_rules(session: Session, system, dossier: Dossier, name: str, dat
         if not (data.get("fee_paid") or dossier.fee_paid):
             raise Unprocessable("Chưa thu lệ phí: cần ghi nhận đã nộp lệ phí trước khi trả kết quả.",
                                 code="fee_unpaid", details={"fields": {"fee_paid": "required"}})
+        tracking = postal_tracking_at_return(dossier.delivery, data.get("postal_tracking"))
         dossier.fee_paid = True
+        if tracking is not None:
+            dossier.postal_tracking = tracking
 
 
 # Tasks at which the worker may attach a corrected scan of the original (it replaces the one to certify).

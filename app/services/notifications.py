@@ -28,7 +28,7 @@ TEMPLATES = {
     "refused": "Hồ sơ {code} bị từ chối tiếp nhận. Lý do: {reason}",
     "supplement_expired": "Hồ sơ {code} đã bị hủy vì quá hạn bổ sung.",
     "cancelled": "Hồ sơ {code} đã bị hủy. Lý do: {reason}",
-    "result_ready": "Hồ sơ {code} đã có kết quả: bản sao điện tử đã được chứng thực.",
+    "result_ready": "Hồ sơ {code} đã có kết quả: bản sao điện tử đã được chứng thực.{postal}",
     "overdue": "Hồ sơ {code} đã quá hạn xử lý (hạn {due}).",
     "fee_paid": "Đã nhận lệ phí {amount} đồng của hồ sơ {code}. Cảm ơn bạn.",
 }
@@ -54,6 +54,8 @@ APPOINTMENT_SUBJECTS = {
     "appointment_reminder": "Nhắc lịch hẹn {code}",
     "appointment_cancelled": "Hủy lịch hẹn {code}",
 }
+# appended to result_ready when the result was sent by post
+RESULT_BY_POST = " Kết quả đã được gửi qua bưu chính tới {address}, số hiệu bưu gửi: {tracking}."
 TASK_WAITING = "Hồ sơ {code}: có việc chờ xử lý — {title}."
 
 
@@ -75,8 +77,11 @@ class Notifier:
         if template not in TEMPLATES:
             raise KeyError(f"unknown notification template '{template}'")
         due = dossier.due_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if dossier.due_at else ""
+        postal = ""
+        if dossier.delivery == "post" and dossier.postal_tracking:
+            postal = RESULT_BY_POST.format(address=dossier.postal_address or "", tracking=dossier.postal_tracking)
         return TEMPLATES[template].format(code=dossier.code, reason=data.get("reason") or "", due=due,
-                                          amount=vnd(dossier.fee_amount))
+                                          amount=vnd(dossier.fee_amount), postal=postal)
 
     def dossier_link(self, code: str) -> str:
         return f"{self.settings.public_base_url}/cong-dan/ho-so/{code}"

@@ -80,6 +80,8 @@ class ReceiptData:
     received_at: datetime
     due_at: datetime | None
     received_by: str
+    postal_address: str | None = None   # delivery by post: where the result is sent
+    postal_phone: str | None = None
 
 
 def receipt_data(session: Session, dossier: Dossier) -> ReceiptData:
@@ -105,6 +107,8 @@ def receipt_data(session: Session, dossier: Dossier) -> ReceiptData:
         delivery=DELIVERY_NAMES.get(dossier.delivery, dossier.delivery),
         received_at=dossier.received_at, due_at=dossier.due_at,
         received_by=officer.full_name if officer else (accepted.actor if accepted else ""),
+        postal_address=dossier.postal_address if dossier.delivery == "post" else None,
+        postal_phone=dossier.postal_phone if dossier.delivery == "post" else None,
     )
 
 
@@ -161,8 +165,14 @@ def render_receipt(data: ReceiptData) -> bytes:
     story.append(row("Thời gian nhận hồ sơ", local(data.received_at)))
     story.append(row("Thời gian trả kết quả", local(data.due_at)))
     story.append(row("Hình thức nhận kết quả", data.delivery))
+    if data.postal_address:
+        story.append(row("Địa chỉ nhận kết quả qua bưu chính", data.postal_address))
+        if data.postal_phone:
+            story.append(row("Điện thoại người nhận bưu gửi", data.postal_phone))
     story.append(Spacer(1, 2 * mm))
-    story.append(p("Bản sao điện tử có chứng thực được gửi vào tài khoản hoặc địa chỉ thư điện tử của người yêu cầu; "
+    sent_to = ("qua dịch vụ bưu chính tới địa chỉ nêu trên (số hiệu bưu gửi được thông báo khi trả kết quả)"
+               if data.postal_address else "vào tài khoản hoặc địa chỉ thư điện tử của người yêu cầu")
+    story.append(p(f"Bản sao điện tử có chứng thực được gửi {sent_to}; "
                    "người yêu cầu có thể tra cứu tình trạng hồ sơ bằng mã hồ sơ trên.", small))
     story.append(Spacer(1, 10 * mm))
     signatures = Table([[p("NGƯỜI NỘP HỒ SƠ", center_bold), p("NGƯỜI TIẾP NHẬN HỒ SƠ", center_bold)],

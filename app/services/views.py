@@ -40,6 +40,8 @@ def dossier_view(session: Session, dossier: Dossier, now=None, with_history: boo
         "applicant": {"username": applicant.username if applicant else None, "full_name": dossier.applicant_name,
                       "email": dossier.applicant_email or (applicant.email if applicant else None)},
         "delivery": dossier.delivery, "payment": dossier.payment, "fee": fee_view(dossier),
+        "postal_address": dossier.postal_address, "postal_phone": dossier.postal_phone,
+        "postal_tracking": dossier.postal_tracking,
         "submitted_at": iso(dossier.submitted_at), "received_at": iso(dossier.received_at),
         "due_at": iso(dossier.due_at), "overdue": dossier.overdue, "finished_at": iso(dossier.finished_at),
         "tasks": [{"id": t.id, "name": t.name, "title": t.title, "role": t.role,

@@ -96,7 +96,7 @@ def move(code):
 
 
 # -- turn into a dossier ---------------------------------------------------------------------------------------
-CONVERT_FIELDS = ("document_type", "copies", "delivery", "payment")
+CONVERT_FIELDS = ("document_type", "copies", "delivery", "payment", "postal_address", "postal_phone")
 
 
 def _convert_context(code: str, form: dict) -> dict:

@@ -29,7 +29,7 @@ LEVEL_TITLES = {
 }
 DOCUMENT_TYPES = ("Giấy khai sinh", "Căn cước công dân", "Chứng minh nhân dân", "Bằng tốt nghiệp", "Học bạ",
                   "Giấy chứng nhận kết hôn", "Giấy chứng nhận quyền sử dụng đất", "Hộ chiếu", "Giấy tờ khác")
-FORM_FIELDS = ("document_type", "copies", "delivery", "payment")
+FORM_FIELDS = ("document_type", "copies", "delivery", "payment", "postal_address", "postal_phone")
 DRAFT_MAX_AGE = 24 * 3600
 
 
@@ -158,7 +158,7 @@ def confirm():
                          code="bad_draft") from None
     if draft.get("uid") != user.id or not system().files.exists(draft["sha"]):
         raise BadRequest("Phiên nộp hồ sơ không hợp lệ; vui lòng nộp lại từ đầu.", code="bad_draft")
-    fields = {name: draft[name] for name in (*FORM_FIELDS, "agency", "procedure", "declaration")}
+    fields = {name: draft.get(name, "") for name in (*FORM_FIELDS, "agency", "procedure", "declaration")}
     data = system().files.get(draft["sha"])
     try:
         dossier, _ = dossier_service.submit_dossier(system(), user, fields, data, filename=draft["name"],

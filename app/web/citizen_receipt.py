@@ -62,6 +62,14 @@ def filing_receipt_rows(dossier: Dossier) -> list[tuple[str, str]]:
         ("Lệ phí", f"{money(dossier.fee_amount)} ({'đã thanh toán' if dossier.fee_paid else 'chưa thanh toán'})"),
         ("Hình thức thanh toán", PAYMENT_NAMES.get(dossier.payment, dossier.payment)),
         ("Hình thức nhận kết quả", DELIVERY_NAMES.get(dossier.delivery, dossier.delivery)),
+    ]
+    if dossier.delivery == "post" and dossier.postal_address:
+        rows.append(("Địa chỉ nhận kết quả", dossier.postal_address))
+        if dossier.postal_phone:
+            rows.append(("Điện thoại người nhận bưu gửi", dossier.postal_phone))
+        if dossier.postal_tracking:
+            rows.append(("Số hiệu bưu gửi", dossier.postal_tracking))
+    rows += [
         ("Thời điểm nộp", local_time(dossier.submitted_at)),
     ]
     if dossier.due_at:

@@ -230,6 +230,17 @@ def _placement() -> str:
     return placement if placement in ("new_page", "last_page") else "new_page"
 
 
+def _return_fields(fields: list, delivery: str) -> list:
+    """The postal item number is asked only for a dossier returned by post, and is required there."""
+    if delivery != "post":
+        return [f for f in fields if f.name != "postal_tracking"]
+    for f in fields:
+        if f.name == "postal_tracking":
+            f.required = True
+            f.description = "Số hiệu in trên phiếu gửi của bưu điện (ví dụ EB123456789VN); người yêu cầu dùng để tra cứu."
+    return fields
+
+
 def _render_task(session, user: User, row: HumanTask, values: dict, errors: dict, message: str | None = None,
                  status: int = 200):
     dossier = row.dossier
@@ -245,6 +256,8 @@ def _render_task(session, user: User, row: HumanTask, values: dict, errors: dict
     if row.name == "review_sign" and "placement" not in values:
         values = {**values, "placement": _placement()}
     fields = [] if row.name == "supplement" else build_fields(row.name, values, errors, choices)
+    if row.name == "return":
+        fields = _return_fields(fields, dossier.delivery)
     shown, shown_pages = shown_document(session, dossier, row.name)
     on_copy = shown is not None and shown.kind in ("signed_copy", "certified_copy")
     viewer_page = page_arg(shown_pages, default=shown_pages if on_copy else 1)

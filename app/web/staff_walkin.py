@@ -22,7 +22,7 @@ from .staff_forms import field_errors
 bp = Blueprint("staff_walkin", __name__, url_prefix="/staff/walk-in")
 ID_NUMBER_RE = re.compile(r"^(\d{9}|\d{12})$")
 FORM_FIELDS = ("procedure", "document_type", "copies", "delivery", "payment", "declaration", "citizen", "email",
-               "applicant_name")
+               "applicant_name", "postal_address", "postal_phone")
 
 
 def find_citizen(session, id_number: str) -> User | None:
@@ -54,6 +54,7 @@ def _render(values: dict, errors: dict, message: str | None = None, status: int 
         "staff/walk_in.html", values=values, errors=errors, message=message, citizen=citizen,
         id_number=id_number, lookup_message=lookup_message, procedures=procedures,
         deliveries=[(d, delivery_name(d)) for d in DELIVERY if d != "email"],
+        guest_deliveries=[(d, delivery_name(d)) for d in DELIVERY if d != "online"],
         payments=[(p, payment_name(p)) for p in PAYMENT]), status
 
 
