@@ -109,10 +109,7 @@ def lock_dossier(session: Session, code: str) -> Dossier | None:
     row, which takes the database write lock before anything is read, so no stale snapshot can be used.
     """
     if session.get_bind().dialect.name == "sqlite":
-        result = session.execute(
-            update(Dossier).where(Dossier.code == code).values(lock_version=Dossier.lock_version + 1)
-        )
-        if result.rowcount == 0:
+        if not take_sqlite_write_lock(session, code):
             return None
         return session.scalars(select(Dossier).where(Dossier.code == code)
                                .execution_options(populate_existing=True)).one()
@@ -123,6 +120,13 @@ def lock_dossier(session: Session, code: str) -> Dossier | None:
     if dossier is not None:
         dossier.lock_version += 1
     return dossier
+
+
+def take_sqlite_write_lock(session: Session, code: str) -> bool:
+    """SQLite: write to the dossier's row as the transaction's first statement, which takes the database write
+    lock before anything is read. False when there is no such dossier."""
+    return session.execute(
+        update(Dossier).where(Dossier.code == code).values(lock_version=Dossier.lock_version + 1)).rowcount > 0
 
 
 def next_counter(session: Session, key: str) -> int:

@@ -51,16 +51,16 @@ class StepContext:
     task_data: dict = field(default_factory=dict)
     told: set[tuple[str, str]] = field(default_factory=set)  # (username, message) already sent in this step
     roster: Roster = field(default_factory=Roster)  # staff per role; a scheduler tick shares one across dossiers
-    _inbox: list[OpenTask] | None = None
+    known_inbox: list[OpenTask] | None = None  # the inbox rows, when the caller read them with the dossier's lock
 
     def inbox(self) -> list[OpenTask]:
         """The dossier's inbox rows as they stood when the step began (read once; the step's end rewrites them)."""
-        if self._inbox is None:
-            self._inbox = open_tasks(self.session, self.dossier.id)
-        return self._inbox
+        if self.known_inbox is None:
+            self.known_inbox = open_tasks(self.session, self.dossier.id)
+        return self.known_inbox
 
     def inbox_rewritten(self) -> None:
-        self._inbox = None
+        self.known_inbox = None
 
 
 class Engine:

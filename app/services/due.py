@@ -1,5 +1,5 @@
 """Due dossiers (hồ sơ đến hạn): overdue, due soon, due today — per agency or for one member of staff —
-with the working time left by the agency's calendar; and who holds a dossier's current tasks.
+with the working time left by the agency's calendar.
 
 A dossier's processing clock runs from its receipt (`received_at`, set when intake accepts it) until it is
 finished; while the citizen supplements it nothing is due from staff, so such dossiers are not listed.
@@ -17,21 +17,12 @@ from ..errors import BadRequest, Forbidden
 from ..models import STAFF_ROLES, Agency, Dossier, HumanTask, User
 from .agency_calendar import calendars_by_agency
 from .calendar import VN_TZ, WorkingCalendar
-from .roster import Roster, StaffMember, open_tasks
 
 NOT_RUNNING = (*FINAL_STATUSES, "awaiting_supplement")
 SOON_HOURS = 1.0
 MAX_SOON_HOURS = 40.0
 LIST_LIMIT = 200
 SCOPES = ("agency", "mine")
-
-
-# -- who holds a dossier ----------------------------------------------------------------------------------
-
-def task_holders(session: Session, dossier: Dossier, roster: Roster | None = None) -> list[StaffMember]:
-    """(id, username) of the staff holding the dossier's READY tasks: the assignee, or every active member of
-    the task's role at the agency (a commune has no leader: its chairman, the signer, stands in)."""
-    return (roster or Roster()).task_holders(session, dossier.agency_id, open_tasks(session, dossier.id))
 
 
 # -- remaining working time ----------------------------------------------------------------------------------

@@ -34,12 +34,20 @@ class OpenTask(NamedTuple):
     assignee_active: bool | None
 
 
+OPEN_TASK_COLUMNS = (HumanTask.id, HumanTask.role, HumanTask.created_at, HumanTask.assignee_id, User.username,
+                     User.active)
+
+
 def open_tasks(session: Session, dossier_id: int) -> list[OpenTask]:
     """A dossier's inbox rows (its READY user tasks), oldest first."""
-    return [OpenTask(*row) for row in session.execute(
-        select(HumanTask.id, HumanTask.role, HumanTask.created_at, HumanTask.assignee_id, User.username, User.active)
-        .outerjoin(User, User.id == HumanTask.assignee_id).where(HumanTask.dossier_id == dossier_id)
-        .order_by(HumanTask.created_at, HumanTask.id))]
+    return as_open_tasks(session.execute(
+        select(*OPEN_TASK_COLUMNS).outerjoin(User, User.id == HumanTask.assignee_id)
+        .where(HumanTask.dossier_id == dossier_id)))
+
+
+def as_open_tasks(rows) -> list[OpenTask]:
+    """OpenTasks, oldest first, from rows of OPEN_TASK_COLUMNS (rows of an outer join without a task skipped)."""
+    return sorted((OpenTask(*row) for row in rows if row[0] is not None), key=lambda t: (t.created_at, t.id))
 
 
 class Roster:

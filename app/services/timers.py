@@ -21,15 +21,15 @@ from sqlalchemy import and_, or_, select, true
 from sqlalchemy.orm import Session, lazyload
 
 from .. import clock
-from ..db import lock_dossier, queue_insert
+from ..db import lock_dossier, queue_insert, take_sqlite_write_lock
 from ..engine.audit import append_event
 from ..engine.runtime import FINAL_STATUSES, StepContext
-from ..models import Dossier, Notification, SchedulerClaim
+from ..models import Dossier, HumanTask, Notification, SchedulerClaim, User
 from .agency_calendar import calendars_by_agency
 from .calendar import VN_TZ, WorkingCalendar
 from .dossiers import unit_of_work
-from .due import NOT_RUNNING, duration_text, soon_threshold, task_holders
-from .roster import Roster
+from .due import NOT_RUNNING, duration_text, soon_threshold
+from .roster import OPEN_TASK_COLUMNS, OpenTask, Roster, as_open_tasks
 
 log = logging.getLogger("certcopy.timers")
 
@@ -68,14 +68,22 @@ class TickReport:
 
 # -- locking ------------------------------------------------------------------------------------------------
 
-def lock_if_free(session: Session, code: str) -> Dossier | None:
-    """Lock a dossier for scheduled work; None when it is gone or (PostgreSQL) another transaction holds it."""
+def lock_if_free(session: Session, code: str) -> tuple[Dossier, list[OpenTask]] | None:
+    """Lock a dossier for scheduled work and read its open tasks in the same query. None when it is gone or,
+    on PostgreSQL, another transaction holds it (SKIP LOCKED: another scheduler is on it). SQLite has one
+    writer at a time: wait for it."""
+    query = (select(Dossier, *OPEN_TASK_COLUMNS).outerjoin(HumanTask, HumanTask.dossier_id == Dossier.id)
+             .outerjoin(User, User.id == HumanTask.assignee_id).where(Dossier.code == code)
+             .options(lazyload(Dossier.agency)).execution_options(populate_existing=True))
     if session.get_bind().dialect.name == "sqlite":
-        return lock_dossier(session, code)  # SQLite has one writer at a time: wait for it
-    return session.scalars(
-        select(Dossier).where(Dossier.code == code).with_for_update(of=Dossier, skip_locked=True)
-        .options(lazyload(Dossier.agency)).execution_options(populate_existing=True)
-    ).one_or_none()
+        if not take_sqlite_write_lock(session, code):
+            return None
+    else:
+        query = query.with_for_update(of=Dossier, skip_locked=True)
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    return rows[0][0], as_open_tasks(row[1:] for row in rows)
 
 
 def _retry_allowed(now: datetime):
@@ -131,9 +139,10 @@ def fire_dossier_timers(system, code: str, now: datetime, roster: Roster | None 
     """Fire one dossier's due timers in one transaction under its lock. False: skipped (locked, not due).
     A tick passes one `roster` for all its dossiers, so each agency's staff is read once per tick."""
     with unit_of_work(system) as session:
-        dossier = lock_if_free(session, code)
-        if dossier is None:
+        locked = lock_if_free(session, code)
+        if locked is None:
             return False
+        dossier, tasks = locked
         if dossier.status in FINAL_STATUSES and dossier.next_timer_at is not None:
             dossier.next_timer_at = None  # a finished workflow waits for nothing
         if not _timers_due(dossier, now):
@@ -141,7 +150,7 @@ def fire_dossier_timers(system, code: str, now: datetime, roster: Roster | None 
         before = dossier.status
         workflow = system.engine.load(dossier)
         ctx = StepContext(session=session, dossier=dossier, actor=None, actor_name="system", role=None, now=now,
-                          services=system, roster=roster or Roster())
+                          services=system, roster=roster or Roster(), known_inbox=tasks)
         system.engine.fire_timers(ctx, workflow)
         if dossier.status == "cancelled" and before != "cancelled":
             append_event(session, dossier, at=now, actor="system", role=None, kind="cancelled", data={})
@@ -215,8 +224,11 @@ def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SO
     from .agency_calendar import calendar_for
 
     with unit_of_work(system) as session:
-        dossier = lock_if_free(session, code)
-        if dossier is None or dossier.due_soon_notified_at is not None or dossier.status in NOT_RUNNING \
+        locked = lock_if_free(session, code)
+        if locked is None:
+            return False
+        dossier, tasks = locked
+        if dossier.due_soon_notified_at is not None or dossier.status in NOT_RUNNING \
                 or dossier.due_at is None or dossier.due_at <= now or dossier.overdue \
                 or (dossier.timer_retry_at is not None and dossier.timer_retry_at > now):
             return False
@@ -227,7 +239,7 @@ def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SO
         message = DUE_SOON_TEMPLATE.format(code=dossier.code, left=duration_text(left),
                                            due=dossier.due_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y"))
         told = []
-        for user_id, username in task_holders(session, dossier, roster):
+        for user_id, username in (roster or Roster()).task_holders(session, dossier.agency_id, tasks):
             queue_insert(session, Notification, user_id=user_id, dossier_id=dossier.id, message=message, created_at=now)
             told.append(username)
         append_event(session, dossier, at=now, actor="system", role=None, kind="notified", task=None,
