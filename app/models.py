@@ -450,3 +450,26 @@ class ProcessActivation(Base):
 
 
 __all__ += ["ProcessDryRun", "ProcessActivation"]
+
+
+class CitizenDocument(Base):
+    """Kho dữ liệu của công dân: a file in the citizen's own document store (an original they filed, or a certified
+    copy returned to them), content-addressed like `Document`; the same file of the same kind is kept once."""
+    __tablename__ = "citizen_documents"
+    __table_args__ = (UniqueConstraint("citizen_id", "kind", "sha256", name="uq_citizen_documents_citizen_kind_sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # original | certified_copy
+    title: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    certification_number: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    dossier: Mapped[Dossier | None] = relationship()
+
+
+__all__ += ["CitizenDocument"]

@@ -34,6 +34,7 @@ from ..models import (
     User,
     UserRole,
 )
+from . import citizen_documents
 from .access import can_view_dossier, may_work
 from .accounts import PHONE_RE
 from .agency_calendar import calendar_for
@@ -208,6 +209,23 @@ def validate_filing(session: Session, actor: User, fields: dict) -> dict:
                 postal_address=postal_address, postal_phone=postal_phone)
 
 
+def filing_source(system, session: Session, actor: User, fields: dict, upload: bytes | None,
+                   filename: str) -> tuple[bytes | None, str]:
+    """The scan to file: the uploaded `original`, or (citizen) `document_id`, an original from their own store
+    ("Lấy giấy tờ từ KDL"), filed exactly as if it had been uploaded. Exactly one of the two."""
+    document_id = citizen_documents.parse_document_id(fields.get("document_id"))
+    if document_id is not None:
+        if upload is not None:
+            raise _field_error("document_id", "Chỉ chọn một: tải lên tệp bản scan (original) hoặc lấy giấy tờ từ "
+                                              "kho dữ liệu (document_id), không chọn cả hai.")
+        return citizen_documents.original_for_filing(system, session, actor, document_id)
+    if upload is None and citizen_documents.has_store(actor):
+        message = "Cần tải lên bản scan bản chính (trường 'original') hoặc chọn giấy tờ từ kho dữ liệu (document_id)."
+        raise Unprocessable(message, code="missing_file",
+                            details={"fields": {"original": message, "document_id": message}})
+    return upload, filename
+
+
 def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, filename: str = "original.pdf",
                    idempotency_key: str | None = None) -> tuple[Dossier, bool]:
     """File a dossier (citizen online, or one_stop walk-in). Returns (dossier, created)."""
@@ -221,6 +239,7 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
                     raise Conflict("Khóa chống gửi trùng (Idempotency-Key) đã được dùng.", code="duplicate")
                 return existing, False
         values = validate_filing(session, actor, fields)
+        upload, filename = filing_source(system, session, actor, fields, upload, filename)
     info = inspect_upload(system, upload)
     uploaded_sha = system.files.put(upload)
     usable_sha = system.files.put(info.pdf) if info.repaired else uploaded_sha
@@ -249,6 +268,9 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
             session.flush()
             session.add(Document(dossier_id=dossier.id, kind="original", sha256=uploaded_sha, size=len(upload),
                                  pages=info.pages, filename=filename[:255], created_at=now))
+            if citizen_documents.saves_original_at_filing(actor):
+                citizen_documents.save_original(session, actor, dossier, uploaded_sha, len(upload), info.pages,
+                                                filename, now)
             if info.repaired:
                 session.add(Document(dossier_id=dossier.id, kind="original_repaired", sha256=usable_sha,
                                      size=len(info.pdf), pages=info.pages, filename=f"repaired-{filename}"[:255],
@@ -372,6 +394,7 @@ def _run_task(system, session, dossier, row: HumanTask, actor: User, cleaned: di
     before = dossier.status
     system.engine.complete(_step(system, session, dossier, actor, row.role, now, pin), workflow, row.id, cleaned)
     _record_outcome(session, dossier, before, now, actor.username)
+    citizen_documents.after_task(session, dossier, before, now)  # "Trả kết quả … chuyển về KDL"
 
 
 def _record_outcome(session, dossier: Dossier, before: str, now, actor_name: str) -> None:

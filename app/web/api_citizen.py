@@ -1,5 +1,5 @@
-"""JSON API for the citizen's side of a dossier: fee payment, satisfaction rating, the filing receipt, and in-app
-notifications. (Filing, supplement and download are in api.py.)"""
+"""JSON API for the citizen's side of a dossier: fee payment, satisfaction rating, the filing receipt, in-app
+notifications, and the citizen's document store (/me/documents). (Filing, supplement and download are in api.py.)"""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from .. import clock
 from ..errors import NotFound
 from ..models import Dossier, Notification
-from ..services import payments, ratings
+from ..services import citizen_documents, payments, ratings
 from ..services.access import can_view_dossier
 from .api import json_body
 from .auth import api_user, system
@@ -118,3 +118,31 @@ def mark_read():
                                                              Notification.read_at.is_(None))
                                   .values(read_at=clock.now())).rowcount
     return jsonify({"marked": changed})
+
+
+# -- the citizen's document store (Kho dữ liệu của công dân) ---------------------------------------------------
+@bp.get("/me/documents")
+def my_documents():
+    """The caller's stored documents (originals filed, certified copies returned), newest first."""
+    return jsonify(citizen_documents.list_documents(system(), api_user()))
+
+
+@bp.get("/me/documents/<int:document_id>/file")
+def my_document_file(document_id):
+    """Download one stored document (PDF); another citizen's id is 404."""
+    data, filename = citizen_documents.document_file(system(), api_user(), document_id)
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{_ascii_name(filename)}"'})
+
+
+@bp.delete("/me/documents/<int:document_id>")
+def delete_my_document(document_id):
+    """Remove a document from the store; the dossier's own copy stays -> 204."""
+    citizen_documents.delete_document(system(), api_user(), document_id)
+    return Response(status=204)
+
+
+def _ascii_name(filename: str) -> str:
+    """A file name safe in a Content-Disposition header."""
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
+    return name or "giay-to.pdf"

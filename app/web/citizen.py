@@ -10,9 +10,10 @@ from .. import clock
 from ..errors import AppError, Conflict, NotFound
 from ..models import Dossier, Event, HumanTask, Notification
 from ..services import accounts, payments, ratings
+from ..services import citizen_documents as document_store
 from ..services import dossiers as dossier_service
 from ..services.views import event_view
-from . import citizen_booking, citizen_filing, citizen_payments
+from . import citizen_booking, citizen_documents, citizen_filing, citizen_payments
 from .auth import system
 from .citizen_common import field_messages, page
 from .citizen_receipt import filing_receipt_pdf, filing_receipt_rows
@@ -24,6 +25,7 @@ bp = Blueprint("citizen", __name__, url_prefix="/cong-dan")
 bp.register_blueprint(citizen_filing.bp)
 bp.register_blueprint(citizen_booking.bp)
 bp.register_blueprint(citizen_payments.bp)
+bp.register_blueprint(citizen_documents.bp)
 
 FINAL = ("returned", "refused", "cancelled")
 
@@ -46,6 +48,7 @@ def _unread(user) -> int | None:
 menu_entry("Nộp hồ sơ trực tuyến", "citizen.filing.choose", ("citizen",), order=10)
 menu_entry("Đặt lịch hẹn", "citizen.booking.book", ("citizen",), order=20)
 menu_entry("Hồ sơ của tôi", "citizen.dossiers", ("citizen",), count=_waiting_for_me, order=30)
+menu_entry("Kho dữ liệu", "citizen.documents.index", ("citizen",), order=35)
 menu_entry("Lịch hẹn của tôi", "citizen.booking.mine", ("citizen",), order=40)
 menu_entry("Thông báo", "citizen.notifications", ("citizen",), count=_unread, order=50)
 
@@ -126,6 +129,7 @@ def _detail(code: str, **extra):
             can_pay=not dossier.fee_paid and dossier.status not in FINAL,
             can_download=dossier.status == "returned" and dossier.result_sha256 is not None,
             can_rate=dossier.status == "returned" and rating is None, rating=rating,
+            saved_to_store=document_store.result_saved(session, dossier),
             register_name=dossier.register.full_name if dossier.register else None,
             star_names=ratings.STAR_NAMES, new=request.args.get("moi") == "1",
         )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import AppError, BadRequest, Unprocessable
 from ..models import Agency
+from ..services import citizen_documents
 from ..services import dossiers as dossier_service
 from ..services.fees import fee_for
 from ..services.reference import LEVEL_NAMES, PROCEDURES
@@ -98,6 +99,7 @@ def _details_context(session, agency: Agency, procedure: str, form: dict | None 
                 procedure_title=PROCEDURES[procedure]["name"], applicant=current_user(),
                 form=form or {"copies": "1", "delivery": "online", "payment": "online"},
                 idempotency_key=key or one_time_key(), document_types=DOCUMENT_TYPES,
+                stored_originals=citizen_documents.documents_of(session, current_user(), citizen_documents.ORIGINAL),
                 max_mb=system().settings.max_upload_bytes // (1024 * 1024), step=2)
 
 
@@ -119,6 +121,7 @@ def check_details():
     user = current_user()
     form = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
     form["declaration"] = request.form.get("declaration", "")
+    form["document_id"] = request.form.get("document_id", "").strip()
     key = request.form.get("idempotency_key") or one_time_key()
     upload = request.files.get("original")
     with system().db.session() as session:
@@ -132,17 +135,20 @@ def check_details():
             values = dossier_service.validate_filing(session, user, {**form, "agency": agency.code,
                                                                      "procedure": procedure})
             data = upload.read() if upload and upload.filename else None
+            # "Lấy giấy tờ từ kho dữ liệu": a stored original instead of an upload, then checked the same way
+            data, name = dossier_service.filing_source(system(), session, user, form, data,
+                                                       (upload.filename if upload else "") or "ban-chinh.pdf")
             info = dossier_service.inspect_upload(system(), data)
         except AppError as exc:
             return error_page("citizen/file_form.html", exc, **context)
     sha = system().files.put(data)
     fee = fee_for(info.pages, values["copies"])
-    draft = _drafts().dumps({"uid": user.id, "sha": sha, "name": (upload.filename or "ban-chinh.pdf")[:200],
+    draft = _drafts().dumps({"uid": user.id, "sha": sha, "name": (name or "ban-chinh.pdf")[:200],
                              "agency": agency.code, "procedure": procedure, "key": key,
                              **{name: form[name] for name in FORM_FIELDS}, "declaration": "true"})
     return page("citizen/file_confirm.html", draft=draft, agency_name=agency_label(agency), procedure=procedure,
                 procedure_title=PROCEDURES[procedure]["name"], values=values, fee=fee, pages=info.pages,
-                filename=upload.filename, size_mb=len(data) / (1024 * 1024), applicant=user, step=3,
+                filename=name, size_mb=len(data) / (1024 * 1024), applicant=user, step=3,
                 back=url_for("citizen.filing.details", agency=agency.slug, procedure=procedure))
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from .. import clock
 from ..engine.runtime import FINAL_STATUSES
 from ..models import STAFF_ROLES, Document, Dossier, Event, HumanTask, Register, User
+from ..services import citizen_documents
 from ..services.access import is_staff_of, may_work
 from ..services.preview import document_pages, page_png
 from ..services.receipts import intake_receipt_pdf
@@ -201,6 +202,7 @@ def dossier(code):
             signer=row.signed_by.full_name if row.signed_by else None,
             register=row.register.full_name if row.register else None,
             viewer_page=page_arg(shown_pages, default=shown_pages if row.result_sha256 else 1),
+            saved_to_store=citizen_documents.result_saved(session, row),
         )
         return render_template("staff/dossier.html", **context)
 
