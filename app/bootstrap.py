@@ -13,6 +13,7 @@ def prepare_system(settings: Settings, demo: bool = False) -> System:
     system = System(settings)
     schema.upgrade(system.db.engine)
     with system.db.session() as session, session.begin():
+        schema.serialize_setup(session)  # several workers starting at once register the processes once
         ensure_shipped_processes(session)
     if demo:
         seed_demo(system)

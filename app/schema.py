@@ -59,11 +59,18 @@ def state(engine: Engine) -> SchemaState:
     return SchemaState(current, head_revision())
 
 
+def serialize_setup(connection) -> None:
+    """PostgreSQL: hold, until the caller's transaction ends, the lock that orders processes setting up one
+    database at the same moment (schema upgrade, shipped processes). Takes a connection or a session."""
+    dialect = connection.dialect if isinstance(connection, Connection) else connection.get_bind().dialect
+    if dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
 def upgrade(engine: Engine) -> SchemaState:
     """Bring the database to the newest revision (see the module docstring); returns where it was."""
     with _PROCESS_LOCK, engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        serialize_setup(connection)
         current = MigrationContext.configure(connection).get_current_revision()
         config = _config(connection)
         if current is None:

@@ -176,3 +176,29 @@ def test_postgresql_servers_starting_at_once_upgrade_once(empty_url):
         assert _differences(engine) == []
     finally:
         engine.dispose()
+
+
+def test_wsgi_workers_starting_at_once_set_up_one_database(tmp_path, empty_url):
+    """gunicorn workers import app.wsgi together on a fresh database: each serves, and the schema and the
+    shipped processes exist once (one active version per variant)."""
+    import subprocess
+    import sys
+
+    code = ("from app.wsgi import application; "
+            "r = application.test_client().get('/api/v1/agencies'); assert r.status_code == 200, r.status_code")
+    env = {**os.environ, "DATABASE_URL": empty_url, "CERTCOPY_INSTANCE": str(tmp_path / "instance")}
+    env.pop("CERTCOPY_SCHEDULER", None)
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(3 if PG_URL else 1)]
+    failures = [p.stderr.read() for p in procs if p.wait(timeout=180) != 0]
+    assert failures == []
+    engine = create_engine(empty_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT variant, count(*), sum(CASE WHEN active THEN 1 ELSE 0 END) FROM process_versions "
+                "GROUP BY variant ORDER BY variant")).all()
+        assert [tuple(r) for r in rows] == [("commune", 1, 1), ("district", 1, 1), ("province", 1, 1)]
+        assert schema.state(engine).up_to_date
+    finally:
+        engine.dispose()
