@@ -17,6 +17,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(proc, seconds: float = 120) -> str:
+    """Read the server's output until it says it serves; returns what it printed."""
+    lines = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Serving on" in line:
+            break
+    output = "".join(lines)
+    assert "Serving on" in output, output
+    return output
+
+
 def test_demo_serves_and_prints_accounts(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -24,17 +40,7 @@ def test_demo_serves_and_prints_accounts(tmp_path):
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env)
     try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Serving on" in line:
-                break
-        output = "".join(lines)
-        assert "Serving on" in output, output
+        output = wait_until_serving(proc)
         assert "signer.giaohieu" in output and "justice_officer.giaohieu" in output and "demo" in output
         agencies = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/agencies", timeout=30))
         assert {a["slug"] for a in agencies} == {"pcc1", "pacnam", "giaohieu"}
@@ -70,16 +76,7 @@ def test_serve_runs_a_fresh_installation_without_demo_data(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--instance", instance, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Serving on" in line:
-                break
-        assert "Serving on" in "".join(lines), "".join(lines)
+        wait_until_serving(proc)
         assert _token(port, "quantri", "mot-mat-khau-dai") == 200
         assert _token(port, "signer.pcc1", "demo") == 401
         assert json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/agencies", timeout=30)) == []
