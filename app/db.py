@@ -1,4 +1,5 @@
-"""Database engine, sessions, the per-dossier lock and named counters."""
+"""Database engine (PostgreSQL reads end with COMMIT), sessions, queued rows for append-only tables, the
+per-dossier lock and named counters."""
 from __future__ import annotations
 
 from sqlalchemy import create_engine, event, insert, select, update
