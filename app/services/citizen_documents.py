@@ -63,19 +63,9 @@ def parse_document_id(raw) -> int | None:
 # -- filling the store ---------------------------------------------------------------------------------------
 def _insert_once(session: Session, values: dict) -> None:
     """Insert a row unless the citizen already has that file of that kind (also when two requests race)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(CitizenDocument).values(**values).on_conflict_do_nothing(
-            constraint="uq_citizen_documents_citizen_kind_sha256")
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(CitizenDocument).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - the two supported backends are above
-        exists = session.scalar(select(CitizenDocument.id).where(
-            CitizenDocument.citizen_id == values["citizen_id"], CitizenDocument.kind == values["kind"],
-            CitizenDocument.sha256 == values["sha256"]))
-        if exists is None:
-            session.add(CitizenDocument(**values))
-        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CitizenDocument).values(**values).on_conflict_do_nothing(
+        index_elements=["citizen_id", "kind", "sha256"])
     session.execute(stmt)
 
 

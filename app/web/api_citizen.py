@@ -12,6 +12,7 @@ from ..services import citizen_documents, payments, ratings
 from ..services.access import can_view_dossier
 from .api import json_body
 from .auth import api_user, system
+from .citizen_common import pdf_attachment
 from .citizen_receipt import filing_receipt_pdf
 
 bp = Blueprint("api_citizen", __name__, url_prefix="/api/v1")
@@ -130,9 +131,7 @@ def my_documents():
 @bp.get("/me/documents/<int:document_id>/file")
 def my_document_file(document_id):
     """Download one stored document (PDF); another citizen's id is 404."""
-    data, filename = citizen_documents.document_file(system(), api_user(), document_id)
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{_ascii_name(filename)}"'})
+    return pdf_attachment(*citizen_documents.document_file(system(), api_user(), document_id))
 
 
 @bp.delete("/me/documents/<int:document_id>")
@@ -140,9 +139,3 @@ def delete_my_document(document_id):
     """Remove a document from the store; the dossier's own copy stays -> 204."""
     citizen_documents.delete_document(system(), api_user(), document_id)
     return Response(status=204)
-
-
-def _ascii_name(filename: str) -> str:
-    """A file name safe in a Content-Disposition header."""
-    name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
-    return name or "giay-to.pdf"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from flask import render_template
+from flask import Response, render_template
 
 from ..errors import AppError
 from ..services.appointments import STATUS_NAMES as APPOINTMENT_STATUS_NAMES
@@ -87,3 +87,9 @@ def error_page(template: str, exc: AppError, **context):
     if exc.code in UPLOAD_ERRORS or exc.status in (413, 415):
         errors.setdefault("original", exc.message)
     return page(template, status=exc.status, error=exc.message, field_errors=errors, **context)
+
+
+def pdf_attachment(data: bytes, filename: str) -> Response:
+    """A PDF download; the file name is reduced to what a Content-Disposition header carries safely."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "giay-to.pdf"
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{safe}"'})

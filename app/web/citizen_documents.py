@@ -3,11 +3,11 @@ to them; download, or remove from the store (the dossier keeps its own copy). A 
 services/citizen_documents.py."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 
 from ..services import citizen_documents
 from .auth import system
-from .citizen_common import page
+from .citizen_common import page, pdf_attachment
 from .session import current_user, login_required
 
 bp = Blueprint("documents", __name__)
@@ -25,10 +25,7 @@ def index():
 @bp.get("/kho-du-lieu/<int:document_id>/tai-ve")
 @login_required("citizen")
 def download(document_id):
-    data, filename = citizen_documents.document_file(system(), current_user(), document_id)
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "giay-to.pdf"
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+    return pdf_attachment(*citizen_documents.document_file(system(), current_user(), document_id))
 
 
 @bp.post("/kho-du-lieu/<int:document_id>/xoa")
