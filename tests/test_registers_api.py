@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from app.models import Agency, Dossier, Register, RegisterEntry
 from app.replay import make_pdf
+from app.services.calendar import VN_TZ
 from tests.test_api_dossiers import accept_and_route, error_code
 
-YEAR = date.today().year
+YEAR = datetime.now(VN_TZ).year  # registers run by the Vietnamese calendar year
 
 
 def to_seal(api, slug: str = "pcc1", **fields) -> str:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import datetime
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.models import Register
+from app.services.calendar import VN_TZ
 from tests.test_registers_api import YEAR, to_seal
 
 
@@ -104,7 +105,7 @@ def test_register_with_entries_cannot_be_deleted_or_renumbered_and_exports(clien
     assert export.status_code == 200
     sheet = load_workbook(io.BytesIO(export.get_data())).active
     assert sheet["B1"].value == f"01/{YEAR}-SCTĐT/BS" and sheet["D8"].value == "1/ĐT"
-    assert sheet["E8"].value.date() <= date.today()
+    assert sheet["E8"].value.date() <= datetime.now(VN_TZ).date()  # sealed today, Vietnam time
 
 
 def test_who_sees_the_register_pages(client, system):
