@@ -1,9 +1,11 @@
-"""Database engine (PostgreSQL reads end with COMMIT), sessions, queued rows for append-only tables, the
-per-dossier lock and named counters."""
+"""Database engine (PostgreSQL reads end with COMMIT), sessions, queued rows for append-only tables, the commit
+of a step (one round trip on PostgreSQL), the per-dossier lock and named counters."""
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, insert, select, update
-from sqlalchemy.engine import Engine
+from functools import lru_cache
+
+from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, update
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Counter, Dossier
@@ -101,6 +103,94 @@ def _write_queued_before_read(state) -> None:
 
 def _forget_queued(session: Session, _previous_transaction) -> None:
     session.info.pop(_QUEUED, None)
+
+
+# -- the commit of a step ---------------------------------------------------------------------------------------
+
+def commit(session: Session) -> None:
+    """Commit the session's transaction.
+
+    On PostgreSQL, when all that is left to write is queued rows and changed columns of loaded objects (a timer
+    step: its events, notifications and the dossier's new state), those statements and the COMMIT are sent in
+    one psycopg pipeline: one round trip to the server instead of one per statement. Anything else (new or
+    deleted objects, changed relationships) is committed by the ORM as usual. Either way the transaction commits
+    whole or not at all; on an error nothing is marked written and the caller rolls back."""
+    plan = _pipeline_plan(session)
+    if plan is None:
+        session.commit()
+        return
+    updates, queued = plan
+    dialect = session.get_bind().dialect
+    dbapi = session.connection().connection.dbapi_connection
+    with dbapi.pipeline(), dbapi.cursor() as cursor:
+        for table, rows in queued.items():
+            columns = tuple(table.c[key] for key in rows[0])
+            cursor.executemany(_insert_sql(dialect, table, columns), [_bound(dialect, columns, row) for row in rows])
+        for obj, changes in updates:
+            table = inspect(obj).mapper.local_table
+            columns = tuple(column for _, column, _ in changes)
+            params = _bound(dialect, columns, {column.key: value for _, column, value in changes})
+            params["pk_"] = inspect(obj).identity[0]
+            cursor.execute(_update_sql(dialect, table, columns), params)
+        dbapi.commit()
+    session.info.pop(_QUEUED, None)
+    for obj, _ in updates:
+        # Written: the ORM now holds the object's values as committed (what its own flush does after an UPDATE),
+        # so the commit below has nothing to flush; the connection has no transaction left to end.
+        state = inspect(obj)
+        state._commit_all(state.dict, session.identity_map)
+    session.commit()
+
+
+def _pipeline_plan(session: Session):
+    """([(object, [(attribute, column, value)])], queued rows) when `commit` can pipeline what is left, else None."""
+    if session.get_bind().dialect.name != "postgresql" or not session.in_transaction() \
+            or session.new or session.deleted:
+        return None
+    updates = []
+    for obj in session.dirty:
+        state = inspect(obj)
+        mapper = state.mapper
+        if len(mapper.primary_key) != 1 or state.identity is None or len(mapper.tables) != 1 \
+                or any(state.attrs[rel.key].history.has_changes() for rel in mapper.relationships):
+            return None
+        changes = []
+        for attr in mapper.column_attrs:
+            history = state.attrs[attr.key].history
+            if not history.has_changes():
+                continue
+            (column,) = attr.columns
+            if column.primary_key or column.onupdate is not None or column.server_onupdate is not None \
+                    or column.table is not mapper.local_table:
+                return None
+            changes.append((attr.key, column, history.added[0] if history.added else None))
+        if changes:
+            updates.append((obj, changes))
+    return updates, session.info.get(_QUEUED, {})
+
+
+def _bound(dialect: Dialect, columns, values: dict) -> dict:
+    """Parameters of a compiled statement, each through its column type's bind processing (JSON, UTC times, …)."""
+    params = {}
+    for column in columns:
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        value = values[column.key]
+        params[column.key] = processor(value) if processor is not None else value
+    return params
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(dialect: Dialect, table, columns: tuple) -> str:
+    stmt = insert(table).inline().values({column: bindparam(column.key, type_=column.type) for column in columns})
+    return str(stmt.compile(dialect=dialect))
+
+
+@lru_cache(maxsize=256)
+def _update_sql(dialect: Dialect, table, columns: tuple) -> str:
+    (pk,) = table.primary_key.columns
+    stmt = update(table).where(pk == bindparam("pk_", type_=pk.type)).values(
+        {column: bindparam(column.key, type_=column.type) for column in columns})
+    return str(stmt.compile(dialect=dialect))
 
 
 def lock_dossier(session: Session, code: str) -> Dossier | None:

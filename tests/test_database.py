@@ -1,13 +1,16 @@
-"""The database layer: rows queued for append-only tables, and how transactions end on PostgreSQL."""
+"""The database layer: rows queued for append-only tables, the commit of a step, and how transactions end and
+connections are checked on PostgreSQL."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, inspect, select, text
 
-from app.db import queue_insert
-from app.models import Notification, User
+from app import db as database
+from app.db import commit, lock_dossier, queue_insert
+from app.engine.audit import append_event
+from app.models import Dossier, Event, Notification, User
 
 from .conftest import requires_pg
 
@@ -92,3 +95,73 @@ def test_postgresql_a_transaction_that_wrote_still_rolls_back(system):
     session.close()  # no commit: the insert must be undone
     with system.db.session() as session:
         assert _count(session) == before
+
+
+# -- the commit of a step ----------------------------------------------------------------------------------------
+
+def _any_dossier_code(system, api) -> str:
+    resp = api.file_dossier(agency="pcc1")
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["code"]
+
+
+def _step(session, code: str, user_id: int, later: datetime):
+    """What a timer step leaves to write: the dossier's changed columns (UTC time, text, flag), an audit event
+    with JSON data and a notification."""
+    dossier = lock_dossier(session, code)
+    dossier.overdue, dossier.next_timer_at, dossier.timer_error = True, later, "lỗi thử"
+    append_event(session, dossier, at=later, actor="system", role=None, kind="notified", task="notify_overdue",
+                 data={"to": ["leader.pcc1"], "template": "overdue"})
+    _queue(session, user_id, "Hồ sơ quá hạn")
+    return dossier
+
+
+def test_commit_writes_the_step_whole_and_leaves_the_session_clean(system, api):
+    code, user_id = _any_dossier_code(system, api), _user_id(system)
+    later = datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc)
+    statements = []
+    event.listen(system.db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    session = system.db.session()
+    dossier = _step(session, code, user_id, later)
+    statements.clear()
+    commit(session)
+    if not system.db.is_sqlite:  # one pipeline: the ORM sent nothing itself
+        assert statements == []
+    assert not session.dirty and not inspect(dossier).modified
+    assert session.info.get(database._QUEUED) is None
+    session.close()
+    with system.db.session() as check:
+        row = check.scalar(select(Dossier).where(Dossier.code == code))
+        assert (row.overdue, row.next_timer_at, row.timer_error) == (True, later, "lỗi thử")
+        last = check.scalars(select(Event).where(Event.dossier_id == row.id).order_by(Event.seq.desc())).first()
+        assert (last.seq, last.hash, last.data) == (row.event_seq, row.event_head,
+                                                    {"to": ["leader.pcc1"], "template": "overdue"})
+        assert check.scalar(select(func.count(Notification.id)).where(Notification.message == "Hồ sơ quá hạn")) == 1
+
+
+def test_commit_that_fails_writes_nothing(system, api):
+    code, user_id = _any_dossier_code(system, api), _user_id(system)
+    with system.db.session() as session:
+        before = session.scalar(select(Dossier.event_seq).where(Dossier.code == code))
+    session = system.db.session()
+    dossier = _step(session, code, user_id, datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc))
+    queue_insert(session, Notification, user_id=10**9, dossier_id=None, message="không ai", created_at=NOW)  # no user
+    with pytest.raises(Exception, match="(?i)foreign key"):
+        commit(session)
+    assert inspect(dossier).modified  # nothing was taken as written
+    session.rollback()
+    session.close()
+    with system.db.session() as check:
+        row = check.scalar(select(Dossier).where(Dossier.code == code))
+        assert (row.overdue, row.timer_error, row.event_seq) == (False, None, before)
+        assert check.scalar(select(func.count(Notification.id)).where(Notification.message == "Hồ sơ quá hạn")) == 0
+
+
+def test_commit_of_new_rows_goes_through_the_orm(system):
+    user_id = _user_id(system)
+    session = system.db.session()
+    session.add(Notification(user_id=user_id, dossier_id=None, message="mới", created_at=NOW))
+    commit(session)
+    session.close()
+    with system.db.session() as check:
+        assert check.scalar(select(func.count(Notification.id)).where(Notification.message == "mới")) == 1

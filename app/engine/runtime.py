@@ -179,8 +179,9 @@ class Engine:
             )
             session.add(row)
             created.append(row)
-        session.flush()
-        ctx.inbox_rewritten()
+        if stale or created:
+            session.flush()  # the inbox as it now stands, for whatever the step reads next
+            ctx.inbox_rewritten()
         if created:
             self.services.notifier.tasks_waiting(session, dossier, created, ctx.now, ctx.roster)
 
