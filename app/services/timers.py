@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import and_, bindparam, or_, select, true
 from sqlalchemy.orm import Session, lazyload
 
 from .. import clock
@@ -68,19 +68,26 @@ class TickReport:
 
 # -- locking ------------------------------------------------------------------------------------------------
 
+# The dossier with its open tasks, built once: a statement object keeps its cache key, so each run skips both
+# building the query and computing that key.
+_DOSSIER_WITH_TASKS = (
+    select(Dossier, *OPEN_TASK_COLUMNS).outerjoin(HumanTask, HumanTask.dossier_id == Dossier.id)
+    .outerjoin(User, User.id == HumanTask.assignee_id).where(Dossier.code == bindparam("code"))
+    .options(lazyload(Dossier.agency)).execution_options(populate_existing=True))
+_LOCK_IF_FREE = _DOSSIER_WITH_TASKS.with_for_update(of=Dossier, skip_locked=True)
+
+
 def lock_if_free(session: Session, code: str) -> tuple[Dossier, list[OpenTask]] | None:
     """Lock a dossier for scheduled work and read its open tasks in the same query. None when it is gone or,
     on PostgreSQL, another transaction holds it (SKIP LOCKED: another scheduler is on it). SQLite has one
     writer at a time: wait for it."""
-    query = (select(Dossier, *OPEN_TASK_COLUMNS).outerjoin(HumanTask, HumanTask.dossier_id == Dossier.id)
-             .outerjoin(User, User.id == HumanTask.assignee_id).where(Dossier.code == code)
-             .options(lazyload(Dossier.agency)).execution_options(populate_existing=True))
     if session.get_bind().dialect.name == "sqlite":
         if not take_sqlite_write_lock(session, code):
             return None
+        query = _DOSSIER_WITH_TASKS
     else:
-        query = query.with_for_update(of=Dossier, skip_locked=True)
-    rows = session.execute(query).all()
+        query = _LOCK_IF_FREE
+    rows = session.execute(query, {"code": code}).all()
     if not rows:
         return None
     return rows[0][0], as_open_tasks(row[1:] for row in rows)
