@@ -2,6 +2,7 @@
 of a step (one round trip on PostgreSQL), the per-dossier lock and named counters."""
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, update
@@ -25,9 +26,38 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
     _end_reads_with_commit(engine)
     return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """PostgreSQL: test a pooled connection before use when it has been idle a while.
+
+    A connection the server or the network dropped (a restart, an idle timeout) is replaced before a request
+    or a timer step uses it, as SQLAlchemy's `pool_pre_ping` does; but a connection given back moments ago is
+    not pinged again, which would cost three round trips on every checkout (a scheduler tick checks out one
+    connection per dossier). Should the server go away within those seconds, the first statement on each such
+    connection fails, and SQLAlchemy then invalidates the whole pool."""
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool replaces this connection
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def _end_reads_with_commit(engine: Engine) -> None:

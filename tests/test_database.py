@@ -165,3 +165,20 @@ def test_commit_of_new_rows_goes_through_the_orm(system):
     session.close()
     with system.db.session() as check:
         assert check.scalar(select(func.count(Notification.id)).where(Notification.message == "mới")) == 1
+
+
+# -- connections the server dropped --------------------------------------------------------------------------------
+
+@requires_pg
+def test_postgresql_a_dropped_idle_connection_is_replaced_before_use(system, monkeypatch):
+    engine = system.db.engine
+    with engine.connect() as victim, engine.connect() as admin:  # two pooled connections; one ends the other
+        pid = victim.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        victim.rollback()
+        assert admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar()
+        admin.commit()
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)  # both connections count as idle long enough
+    for _ in range(2):  # whichever connection the pool hands out first, the dropped one is replaced
+        with system.db.session() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+            session.commit()
