@@ -60,6 +60,9 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
+WROTE = "certcopy_wrote"  # Connection.info: this transaction wrote, so it must roll back, never commit, on error
+
+
 def _end_reads_with_commit(engine: Engine) -> None:
     """PostgreSQL: end a transaction that only read with COMMIT instead of ROLLBACK.
 
@@ -70,13 +73,13 @@ def _end_reads_with_commit(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_writes(conn, _cursor, statement, _params, _context, _executemany):
-        if not conn.info.get("wrote") and statement.lstrip()[:6].upper() != "SELECT":
-            conn.info["wrote"] = True  # DML, DDL, savepoints, anything but a plain query
+        if not conn.info.get(WROTE) and statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[WROTE] = True  # DML, DDL, savepoints, anything but a plain query
 
     @event.listens_for(engine, "rollback")
     def _commit_reads(conn):
         dbapi = conn.connection.dbapi_connection
-        if not conn.info.pop("wrote", False) and dbapi.info.transaction_status == TransactionStatus.INTRANS:
+        if not conn.info.pop(WROTE, False) and dbapi.info.transaction_status == TransactionStatus.INTRANS:
             try:
                 dbapi.commit()  # nothing to undo; the ROLLBACK that follows finds no transaction and is skipped
             except Exception:  # noqa: BLE001 - the connection broke: the rollback that follows reports it
@@ -84,7 +87,7 @@ def _end_reads_with_commit(engine: Engine) -> None:
 
     @event.listens_for(engine, "commit")
     def _forget_writes(conn):
-        conn.info.pop("wrote", None)
+        conn.info.pop(WROTE, None)
 
 
 class Database:
@@ -151,7 +154,9 @@ def commit(session: Session) -> None:
         return
     updates, queued = plan
     dialect = session.get_bind().dialect
-    dbapi = session.connection().connection.dbapi_connection
+    connection = session.connection()
+    connection.info[WROTE] = True  # statements sent past SQLAlchemy: a failure below must roll them back
+    dbapi = connection.connection.dbapi_connection
     with dbapi.pipeline(), dbapi.cursor() as cursor:
         for table, rows in queued.items():
             columns = tuple(table.c[key] for key in rows[0])
@@ -181,19 +186,20 @@ def _pipeline_plan(session: Session):
     for obj in session.dirty:
         state = inspect(obj)
         mapper = state.mapper
-        if len(mapper.primary_key) != 1 or state.identity is None or len(mapper.tables) != 1 \
-                or any(state.attrs[rel.key].history.has_changes() for rel in mapper.relationships):
+        if len(mapper.primary_key) != 1 or state.identity is None or len(mapper.tables) != 1:
             return None
         changes = []
-        for attr in mapper.column_attrs:
-            history = state.attrs[attr.key].history
-            if not history.has_changes():
+        for key in state.committed_state:  # the attributes changed since load: what the ORM's flush looks at
+            attr = mapper.attrs[key]
+            if not state.attrs[key].history.has_changes():
                 continue
+            if key not in mapper.column_attrs:
+                return None  # a relationship changed
             (column,) = attr.columns
             if column.primary_key or column.onupdate is not None or column.server_onupdate is not None \
                     or column.table is not mapper.local_table:
                 return None
-            changes.append((attr.key, column, history.added[0] if history.added else None))
+            changes.append((key, column, state.dict.get(key)))
         if changes:
             updates.append((obj, changes))
     return updates, session.info.get(_QUEUED, {})
@@ -203,10 +209,15 @@ def _bound(dialect: Dialect, columns, values: dict) -> dict:
     """Parameters of a compiled statement, each through its column type's bind processing (JSON, UTC times, …)."""
     params = {}
     for column in columns:
-        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        processor = _bind_processor(dialect, column)
         value = values[column.key]
         params[column.key] = processor(value) if processor is not None else value
     return params
+
+
+@lru_cache(maxsize=1024)
+def _bind_processor(dialect: Dialect, column):
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 @lru_cache(maxsize=256)

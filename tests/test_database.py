@@ -182,3 +182,24 @@ def test_postgresql_a_dropped_idle_connection_is_replaced_before_use(system, mon
         with system.db.session() as session:
             assert session.execute(text("SELECT 1")).scalar() == 1
             session.commit()
+
+
+@requires_pg
+def test_postgresql_commit_failing_after_rows_were_sent_keeps_none_of_them(system, api, monkeypatch):
+    """The rows already sent in the pipeline are rolled back, not committed as if the transaction had only read."""
+    code, user_id = _any_dossier_code(system, api), _user_id(system)
+    with system.db.session() as session:
+        before = session.scalar(select(func.count(Event.id)))
+
+    def broken(*_args):
+        raise RuntimeError("the update could not be built")
+    monkeypatch.setattr(database, "_update_sql", broken)
+    session = system.db.session()
+    _step(session, code, user_id, datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc))
+    with pytest.raises(RuntimeError):
+        commit(session)
+    session.rollback()
+    session.close()
+    with system.db.session() as check:
+        assert check.scalar(select(func.count(Event.id))) == before
+        assert check.scalar(select(func.count(Notification.id)).where(Notification.message == "Hồ sơ quá hạn")) == 0
