@@ -180,7 +180,7 @@ def commit(session: Session) -> None:
 def _pipeline_plan(session: Session):
     """([(object, [(attribute, column, value)])], queued rows) when `commit` can pipeline what is left, else None."""
     if session.get_bind().dialect.name != "postgresql" or not session.in_transaction() \
-            or session.new or session.deleted:
+            or session.in_nested_transaction() or session.new or session.deleted:
         return None
     updates = []
     for obj in session.dirty:
