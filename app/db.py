@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ClauseElement
 
 from .models import Counter, Dossier
 
@@ -196,10 +197,11 @@ def _pipeline_plan(session: Session):
             if key not in mapper.column_attrs:
                 return None  # a relationship changed
             (column,) = attr.columns
+            value = state.dict.get(key)
             if column.primary_key or column.onupdate is not None or column.server_onupdate is not None \
-                    or column.table is not mapper.local_table:
-                return None
-            changes.append((key, column, state.dict.get(key)))
+                    or column.table is not mapper.local_table or isinstance(value, ClauseElement):
+                return None  # the ORM knows how to write these (generated values, SQL expressions)
+            changes.append((key, column, value))
         if changes:
             updates.append((obj, changes))
     return updates, session.info.get(_QUEUED, {})

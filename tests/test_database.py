@@ -157,14 +157,19 @@ def test_commit_that_fails_writes_nothing(system, api):
         assert check.scalar(select(func.count(Notification.id)).where(Notification.message == "Hồ sơ quá hạn")) == 0
 
 
-def test_commit_of_new_rows_goes_through_the_orm(system):
-    user_id = _user_id(system)
+def test_commit_of_new_rows_and_sql_expressions_goes_through_the_orm(system, api):
+    code, user_id = _any_dossier_code(system, api), _user_id(system)
     session = system.db.session()
     session.add(Notification(user_id=user_id, dossier_id=None, message="mới", created_at=NOW))
+    commit(session)
+    dossier = lock_dossier(session, code)
+    before = dossier.loop_rounds
+    dossier.loop_rounds = Dossier.loop_rounds + 2  # computed by the database
     commit(session)
     session.close()
     with system.db.session() as check:
         assert check.scalar(select(func.count(Notification.id)).where(Notification.message == "mới")) == 1
+        assert check.scalar(select(Dossier.loop_rounds).where(Dossier.code == code)) == before + 2
 
 
 # -- connections the server dropped --------------------------------------------------------------------------------
