@@ -190,13 +190,12 @@ def _pipeline_plan(session: Session):
         if len(mapper.primary_key) != 1 or state.identity is None or len(mapper.tables) != 1:
             return None
         changes = []
-        for key in state.committed_state:  # the attributes changed since load: what the ORM's flush looks at
-            attr = mapper.attrs[key]
-            if not state.attrs[key].history.has_changes():
-                continue
+        for key in state.committed_state:  # the attributes set since load: what the ORM's flush looks at
             if key not in mapper.column_attrs:
-                return None  # a relationship changed
-            (column,) = attr.columns
+                if state.attrs[key].history.has_changes():
+                    return None  # a relationship changed
+                continue
+            (column,) = mapper.column_attrs[key].columns
             value = state.dict.get(key)
             if column.primary_key or column.onupdate is not None or column.server_onupdate is not None \
                     or column.table is not mapper.local_table or isinstance(value, ClauseElement):
