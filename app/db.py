@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.elements import ClauseElement
 
 from .models import Counter, Dossier
@@ -196,10 +197,12 @@ def _pipeline_plan(session: Session):
                     return None  # a relationship changed
                 continue
             (column,) = mapper.column_attrs[key].columns
-            value = state.dict.get(key)
+            value, before = state.dict.get(key), state.committed_state[key]
             if column.primary_key or column.onupdate is not None or column.server_onupdate is not None \
                     or column.table is not mapper.local_table or isinstance(value, ClauseElement):
                 return None  # the ORM knows how to write these (generated values, SQL expressions)
+            if before is not NO_VALUE and before == value:
+                continue  # set again to the value it had
             changes.append((key, column, value))
         if changes:
             updates.append((obj, changes))
