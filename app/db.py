@@ -148,8 +148,9 @@ def commit(session: Session) -> None:
     On PostgreSQL, when all that is left to write is queued rows and changed columns of loaded objects (a timer
     step: its events, notifications and the dossier's new state), those statements and the COMMIT are sent in
     one psycopg pipeline: one round trip to the server instead of one per statement. Anything else (new or
-    deleted objects, changed relationships) is committed by the ORM as usual. Either way the transaction commits
-    whole or not at all; on an error nothing is marked written and the caller rolls back."""
+    deleted objects, changed relationships, SQL expressions as values, a savepoint) is committed by the ORM as
+    usual. Either way the transaction commits whole or not at all; on an error nothing is marked written and the
+    caller rolls back."""
     plan = _pipeline_plan(session)
     if plan is None:
         session.commit()
