@@ -164,24 +164,22 @@ def commit(session: Session) -> None:
         for table, rows in queued.items():
             columns = tuple(table.c[key] for key in rows[0])
             cursor.executemany(_insert_sql(dialect, table, columns), [_bound(dialect, columns, row) for row in rows])
-        for obj, changes in updates:
-            table = inspect(obj).mapper.local_table
-            columns = tuple(column for _, column, _ in changes)
-            params = _bound(dialect, columns, {column.key: value for _, column, value in changes})
-            params["pk_"] = inspect(obj).identity[0]
-            cursor.execute(_update_sql(dialect, table, columns), params)
+        for state, changes in updates:
+            columns = tuple(changes)
+            params = _bound(dialect, columns, {column.key: value for column, value in changes.items()})
+            params["pk_"] = state.identity[0]
+            cursor.execute(_update_sql(dialect, state.mapper.local_table, columns), params)
         dbapi.commit()
     session.info.pop(_QUEUED, None)
-    for obj, _ in updates:
+    for state, _ in updates:
         # Written: the ORM now holds the object's values as committed (what its own flush does after an UPDATE),
         # so the commit below has nothing to flush; the connection has no transaction left to end.
-        state = inspect(obj)
         state._commit_all(state.dict, session.identity_map)
     session.commit()
 
 
 def _pipeline_plan(session: Session):
-    """([(object, [(attribute, column, value)])], queued rows) when `commit` can pipeline what is left, else None."""
+    """([(instance state, {column: new value})], queued rows) when `commit` can pipeline what is left, else None."""
     if session.get_bind().dialect.name != "postgresql" or not session.in_transaction() \
             or session.in_nested_transaction() or session.new or session.deleted:
         return None
@@ -189,24 +187,24 @@ def _pipeline_plan(session: Session):
     for obj in session.dirty:
         state = inspect(obj)
         mapper = state.mapper
-        if len(mapper.primary_key) != 1 or state.identity is None or len(mapper.tables) != 1:
+        if len(mapper.primary_key) != 1 or len(mapper.tables) != 1:
             return None
-        changes = []
-        for key in state.committed_state:  # the attributes set since load: what the ORM's flush looks at
+        changes = {}
+        for key, before in state.committed_state.items():  # the attributes set since load, as the ORM's flush
             if key not in mapper.column_attrs:
                 if state.attrs[key].history.has_changes():
                     return None  # a relationship changed
                 continue
             (column,) = mapper.column_attrs[key].columns
-            value, before = state.dict.get(key), state.committed_state[key]
+            value = state.dict.get(key)
             if column.primary_key or column.onupdate is not None or column.server_onupdate is not None \
-                    or column.table is not mapper.local_table or isinstance(value, ClauseElement):
+                    or isinstance(value, ClauseElement):
                 return None  # the ORM knows how to write these (generated values, SQL expressions)
             if before is not NO_VALUE and before == value:
                 continue  # set again to the value it had
-            changes.append((key, column, value))
+            changes[column] = value
         if changes:
-            updates.append((obj, changes))
+            updates.append((state, changes))
     return updates, session.info.get(_QUEUED, {})
 
 
