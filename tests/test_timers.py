@@ -9,13 +9,15 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import clock, create_app
 from app.models import Dossier, Event, HumanTask, Notification, OutboxMessage, User
 from app.services import timers
 from app.services.calendar import VN_TZ
 from app.services.timers import backoff, claim_once, register_job, tick, unregister_job
+
+from .conftest import requires_pg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENCY = {"province": "pcc1", "district": "pacnam", "commune": "giaohieu"}
@@ -108,6 +110,20 @@ def test_deadline_flags_and_tells_leader_and_holder(system, api, variant):
             "district": ("signer", "review_sign", {"decision": "reject", "reason": "Bản scan mờ"}),
             "commune": ("justice_officer", "handle", {"decision": "submit"})}[variant]
     assert api.complete(f"{step[0]}.{agency}", code, step[1], step[2]).status_code == 200
+
+
+@requires_pg
+def test_postgresql_a_deadline_step_writes_in_one_pipeline(system, api):
+    """Locking and reading go through SQLAlchemy; the events, notices and the dossier's new state are written by
+    `db.commit` with the COMMIT in one round trip, so SQLAlchemy sends no write of its own."""
+    code = receive(api, "pcc1", vn(*MON, 9, 0))
+    statements = []
+    event.listen(system.db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert timers.fire_dossier_timers(system, code, vn(*MON, 15, 0, 1))
+    writes = [s for s in statements if s.lstrip()[:6].upper() != "SELECT"]
+    assert writes == []
+    row = dossier(system, code)
+    assert row.overdue and row.next_timer_at is None and len(told(system, code, "quá hạn xử lý")) == 1
 
 
 # -- the supplement timeout: interrupting, cancels and tells the citizen -----------------------------------------
