@@ -6,7 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from app.engine.scripting import EXPRESSION_FUNCTIONS, RestrictedEnvironment
+from app.engine.expressions import FUNCTIONS
+from app.engine.scripting import SafeEnvironment
 from app.services import calendar as cal
 from app.services.agency_calendar import merge_configs
 from app.services.calendar import (
@@ -85,8 +86,8 @@ def test_expression_functions_accept_an_agency_calendar():
 
 
 def test_bpmn_expressions_can_write_deadlines():
-    env = RestrictedEnvironment()
-    assert "subtract_working_hours" in EXPRESSION_FUNCTIONS
+    env = SafeEnvironment()
+    assert "subtract_working_hours" in FUNCTIONS
     data = {"due_at": "2026-11-23T15:00:00+07:00", "calendar": {"periods": [["07:30", "11:30"], ["13:00", "17:00"]]}}
     assert env.evaluate("subtract_working_hours(due_at, 1)", data) == "2026-11-23T14:00:00+07:00"
     assert env.evaluate("due_at_for('2026-02-13T16:00:00+07:00', 4)", {}) == "2026-02-23T11:30:00+07:00"

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from ..errors import AppError
 from .definitions import BpmnRejected, bpmn_validator, parse_xml_safely
-from .scripting import RestrictedEnvironment, ScriptRejected, check_source
+from . import expressions, timer_values
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -408,8 +407,8 @@ class Checker:
 
     def _check_literal_parameter(self, el, operator: str, pname: str, value: str) -> None:
         try:
-            literal = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
+            literal = expressions.evaluate(value, {})
+        except expressions.ExpressionError:
             return  # an expression over task data: checked by the dry run
         if operator == "notify" and pname == "recipient" and literal not in self.reg.roles:
             self.add("invalid_parameter", f"{_Label(el)}: người nhận '{literal}' không phải vai trò "
@@ -421,10 +420,10 @@ class Checker:
     # -- 9. scripts and conditions are restricted ------------------------------------------------------------
     def _restricted(self, source: str, mode: str, el, what: str) -> bool:
         try:
-            check_source(source, mode)
-        except ScriptRejected as exc:
+            (expressions.compile_expression if mode == "eval" else expressions.compile_script)(source)
+        except expressions.ExpressionRejected as exc:
             self.add("script_forbidden", f"{_Label(el if self._anchor(el) is None else self._anchor(el))}: {what} không được phép — "
-                                         f"{_vi_script_reason(str(exc))}.", el)
+                                         f"{exc.message}.", el)
             return False
         return True
 
@@ -462,8 +461,8 @@ class Checker:
         return data
 
     def _check_timers(self) -> None:
-        env = RestrictedEnvironment()
         data = self.sample_data()
+        now = datetime.now(UTC)
         for definition in self.process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
             event = definition.getparent()
             exprs = [c for c in definition if isinstance(c.tag, str)
@@ -480,34 +479,25 @@ class Checker:
                 continue
             if not self._restricted(source, "eval", event, "biểu thức hẹn giờ"):
                 continue
-            names = {n.id for n in ast.walk(ast.parse(source, mode="eval")) if isinstance(n, ast.Name)}
+            names = {n.id for n in ast.walk(expressions.compile_expression(source).tree) if isinstance(n, ast.Name)}
             if names & self.unknown_results:
                 continue  # its value comes from an operator already reported as unknown
             try:
-                value = env.evaluate(source, dict(data))
-            except NameError as exc:
-                missing = str(exc).split("'")[1] if "'" in str(exc) else str(exc)
+                value = expressions.evaluate(source, dict(data))
+            except expressions.UnknownName as exc:
                 self.add("timer_unknown_data", f"{_Label(event)}: biểu thức hẹn giờ '{source}' dùng "
-                                               f"dữ liệu '{missing}' mà hồ sơ không có. Chuỗi ISO 8601 phải đặt trong "
+                                               f"dữ liệu '{exc.name}' mà hồ sơ không có. Chuỗi ISO 8601 phải đặt trong "
                                                "dấu nháy, ví dụ \"PT4H\".", event)
                 continue
-            except Exception as exc:  # noqa: BLE001 - the administrator's expression
+            except expressions.ExpressionError as exc:
                 self.add("timer_invalid", f"{_Label(event)}: không tính được biểu thức hẹn giờ "
-                                          f"'{source}': {exc}", event)
+                                          f"'{source}': {exc.message}", event)
                 continue
-            kind = _local(expr_el)
             try:
-                if not isinstance(value, str):
-                    raise TypeError(f"kết quả là {type(value).__name__}, cần chuỗi ISO 8601")
-                if kind == "timeDuration":
-                    TimerEventDefinition.parse_iso_duration(value)
-                elif kind == "timeDate":
-                    TimerEventDefinition.get_datetime(value)
-                else:
-                    TimerEventDefinition.parse_iso_recurring_interval(value)
-            except Exception as exc:  # noqa: BLE001
-                self.add("timer_invalid", f"{_Label(event)}: biểu thức hẹn giờ '{source}' cho "
-                                          f"'{value}', không phải {_TIMER_KIND[kind]} ISO 8601 ({exc}).", event)
+                timer_values.check(_local(expr_el), value, now)
+            except timer_values.TimerValueRejected as exc:
+                self.add("timer_invalid", f"{_Label(event)}: biểu thức hẹn giờ '{source}' không dùng được: "
+                                          f"{exc}.", event)
 
     # -- 7. every path from the start reaches an end -------------------------------------------------------------
     def _check_paths(self) -> None:
@@ -576,21 +566,6 @@ class Checker:
         for el in self.nodes:
             if el.get("id") not in shapes and el.getparent() is self.process:
                 self.add("no_shape", f"{_Label(el)} không có hình trên sơ đồ.", el, severity="warning")
-
-
-_TIMER_KIND = {"timeDuration": "khoảng thời gian", "timeDate": "thời điểm", "timeCycle": "chu kỳ"}
-
-
-def _vi_script_reason(reason: str) -> str:
-    if "Import" in reason:
-        return "không được import mô-đun"
-    if "attribute" in reason:
-        return f"không được truy cập thuộc tính ẩn ({reason.split(chr(39))[1] if chr(39) in reason else reason})"
-    if reason.startswith("name"):
-        return f"không được dùng '{reason.split(chr(39))[1]}' (truy cập tệp, mạng hoặc mã động)"
-    if reason.startswith("syntax"):
-        return f"lỗi cú pháp Python: {reason}"
-    return reason
 
 
 def _reach(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:

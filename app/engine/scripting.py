@@ -1,75 +1,40 @@
-"""The script environment BPMN expressions, scripts and service tasks run in.
-
-Expressions are Python (SpiffWorkflow's convention) but restricted: no imports, no dunder or private
-attribute access, and only a whitelist of builtins plus the working-time calendar functions. Service
-tasks dispatch to the operators registered in `app.services.operators`.
+"""The script engine BPMN runs with: expressions and scripts go through the whitelist evaluator in
+`expressions` (never Python's eval/exec), timer values are bounded before SpiffWorkflow sees them, and
+service tasks dispatch to the operators the caller registers.
 """
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
 import json
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from ..errors import AppError
-from ..services import calendar
-
-SAFE_BUILTINS = {
-    name: getattr(builtins, name)
-    for name in (
-        "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len", "list", "max",
-        "min", "range", "round", "set", "sorted", "str", "sum", "tuple", "zip", "True", "False", "None",
-    )
-}
-
-EXPRESSION_FUNCTIONS: dict[str, Callable] = {
-    "add_working_hours": calendar.add_working_hours,
-    "due_at_for": calendar.due_at,
-    "working_hours_between": calendar.working_hours_between,
-    "subtract_working_hours": calendar.subtract_working_hours,
-}
-
-FORBIDDEN_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.AsyncFunctionDef,
-                   ast.ClassDef, ast.Await, ast.Yield, ast.YieldFrom)
-FORBIDDEN_NAMES = {"eval", "exec", "open", "compile", "getattr", "setattr", "delattr", "globals", "locals",
-                   "vars", "input", "breakpoint", "__import__", "type", "object", "memoryview"}
+from .. import clock
+from ..errors import AppError, Unprocessable
+from . import expressions, timer_values
 
 
-class ScriptRejected(ValueError):
-    """A BPMN expression or script uses something the environment does not allow."""
-
-
-@lru_cache(maxsize=4096)
-def check_source(source: str, mode: str = "exec") -> None:
-    """Raise ScriptRejected when `source` imports, touches dunders/private names or forbidden builtins."""
-    try:
-        tree = ast.parse(source, mode=mode)
-    except SyntaxError as exc:
-        raise ScriptRejected(f"syntax error: {exc.msg} (line {exc.lineno})") from None
-    for node in ast.walk(tree):
-        if isinstance(node, FORBIDDEN_NODES):
-            raise ScriptRejected(f"'{type(node).__name__}' is not allowed in BPMN scripts")
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise ScriptRejected(f"access to attribute '{node.attr}' is not allowed")
-        if isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in FORBIDDEN_NAMES):
-            raise ScriptRejected(f"name '{node.id}' is not allowed")
-
-
-class RestrictedEnvironment(TaskDataEnvironment):
-    def __init__(self):
-        super().__init__({"__builtins__": SAFE_BUILTINS, **EXPRESSION_FUNCTIONS})
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    """SpiffWorkflow's environment interface over the whitelist evaluator."""
 
     def evaluate(self, expression, context, external_context=None):
-        check_source(expression, "eval")
-        return super().evaluate(expression, context, external_context)
+        names = {**external_context, **context} if external_context else context
+        return expressions.evaluate(expression, names)
 
     def execute(self, script, context, external_context=None):
-        check_source(script, "exec")
-        return super().execute(script, context, external_context)
+        expressions.execute(script, context)
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise expressions.ExpressionRejected("bước tự động chỉ gọi được các toán tử đã đăng ký")
+
+
+class ExpressionStepFailed(Unprocessable):
+    """An administrator's expression, script or timer value failed in a step; nothing of the step is kept."""
+    code = "expression_failed"
 
 
 Operator = Callable[..., object]
@@ -87,9 +52,38 @@ class CertcopyScriptEngine(PythonScriptEngine):
     """
 
     def __init__(self, operators: Mapping[str, Operator], context_provider: Callable[[], object]):
-        super().__init__(environment=RestrictedEnvironment())
+        super().__init__(environment=SafeEnvironment())
         self.operators = operators
         self.context_provider = context_provider
+
+    def validate(self, expression):
+        expressions.compile_expression(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            value = self.environment.evaluate(expression, task.data, external_context)
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
+                timer_values.check(timer_values.kind_of(definition), value, clock.now())
+            return value
+        except (expressions.ExpressionError, timer_values.TimerValueRejected) as exc:
+            raise self._failed(task, expression, exc) from None
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return self.environment.execute(script, task.data, external_context)
+        except expressions.ExpressionError as exc:
+            raise self._failed(task, script, exc) from None
+
+    @staticmethod
+    def _failed(task, source: str, exc: Exception) -> ExpressionStepFailed:
+        spec = task.task_spec
+        element = getattr(spec, "bpmn_id", None) or spec.name
+        label = getattr(spec, "bpmn_name", None) or element
+        return ExpressionStepFailed(
+            f"Biểu thức của bước '{label}' ({element}) trong quy trình không chạy được: {exc}. "
+            "Quản trị viên cần sửa quy trình; hồ sơ giữ nguyên.",
+            details={"element": element, "expression": source[:200]})
 
     def call_service(self, task, operation_name=None, operation_params=None, **_kwargs):
         # Replaces the library's version, whose error path refers to an undefined name (see PITFALLS.md).
