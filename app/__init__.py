@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .config import Settings
-from .errors import AppError
-from .security import TokenIssuer
-from .system import System
+from app.config import Settings
+from app.errors import AppError
+from app.adapters.security import TokenIssuer
+from app.system import System
 
 
 def create_app(settings: Settings | None = None, system: System | None = None) -> Flask:
@@ -20,15 +20,37 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.extensions["certcopy"] = system
     app.extensions["certcopy_tokens"] = TokenIssuer(settings.secret_key, settings.token_hours)
 
-    from . import scheduler
-    from .web import (
-        admin_pages, admin_processes, api, api_admin, api_appointments, api_citizen, api_due, api_processes,
-        api_receipts, api_registers, api_reports, api_setup, appointments_pages, audit_pages, citizen, due_pages,
-        openapi, pages, registers_pages, reports_pages, setup_pages, staff, staff_dossiers, staff_notifications,
-        staff_walkin, verify_pages,
+    from app import scheduler
+    from app.web.admin import agencies as admin_pages, processes as admin_processes
+    from app.web.api import (
+        dossiers as api,
+        admin as api_admin,
+        appointments as api_appointments,
+        citizen as api_citizen,
+        due as api_due,
+        processes as api_processes,
+        receipts as api_receipts,
+        registers as api_registers,
+        reports as api_reports,
+        setup as api_setup,
+        openapi,
     )
-    from .web.menu import entries_for
-    from .web.session import check_csrf, csrf_token, current_user
+    from app.web.staff import (
+        appointments as appointments_pages,
+        due as due_pages,
+        registers as registers_pages,
+        reports as reports_pages,
+        setup as setup_pages,
+        inbox as staff,
+        dossiers as staff_dossiers,
+        notifications as staff_notifications,
+        walkin as staff_walkin,
+    )
+    from app.web.audit import pages as audit_pages
+    from app.web.citizen import portal as citizen
+    from app.web.public import pages, verify as verify_pages
+    from app.web.common.menu import entries_for
+    from app.web.common.session import check_csrf, csrf_token, current_user
 
     blueprints = (
         # JSON API (/api/v1)

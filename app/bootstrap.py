@@ -2,11 +2,11 @@
 optional demo data."""
 from __future__ import annotations
 
-from . import schema
-from .config import Settings
-from .services.demo import seed_demo
-from .services.processes import ensure_shipped_processes
-from .system import System
+from app.adapters import schema
+from app.config import Settings
+from app.services.demo import seed_demo
+from app.services.routing.versions import ensure_shipped_processes
+from app.system import System
 
 
 def prepare_system(settings: Settings, demo: bool = False) -> System:

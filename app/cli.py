@@ -6,10 +6,9 @@ import argparse
 import contextlib
 import sys
 from datetime import datetime
-from pathlib import Path
 
-from . import clock
-from .config import Settings
+from app import clock
+from app.config import Settings
 
 
 def _settings(args) -> Settings:
@@ -17,8 +16,8 @@ def _settings(args) -> Settings:
 
 
 def cmd_demo(args) -> int:
-    from .bootstrap import prepare_system
-    from .services.demo import DEMO_PASSWORD, demo_accounts
+    from app.bootstrap import prepare_system
+    from app.services.demo import DEMO_PASSWORD, demo_accounts
 
     settings = _settings(args)
     settings.public_base_url = f"http://127.0.0.1:{args.port}"
@@ -33,8 +32,8 @@ def cmd_demo(args) -> int:
 def _serve(system, host: str, port: int, threads: int, scheduler: bool) -> int:
     from waitress import create_server
 
-    from . import create_app
-    from .scheduler import start_scheduler
+    from app import create_app
+    from app.scheduler import start_scheduler
 
     app = create_app(system=system)
     running = start_scheduler(system) if scheduler else None
@@ -54,7 +53,7 @@ def _serve(system, host: str, port: int, threads: int, scheduler: bool) -> int:
 
 def cmd_serve(args) -> int:
     """Production: no demo data, the configured database (migrated to this release first)."""
-    from .bootstrap import prepare_system
+    from app.bootstrap import prepare_system
 
     settings = _settings(args)
     system = prepare_system(settings)
@@ -63,8 +62,8 @@ def cmd_serve(args) -> int:
 
 
 def cmd_db_upgrade(args) -> int:
-    from . import schema
-    from .system import System
+    from app.adapters import schema
+    from app.system import System
 
     system = System(_settings(args))
     try:
@@ -79,8 +78,8 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_db_current(args) -> int:
-    from . import schema
-    from .system import System
+    from app.adapters import schema
+    from app.system import System
 
     system = System(_settings(args))
     try:
@@ -94,9 +93,9 @@ def cmd_db_current(args) -> int:
 def cmd_create_admin(args) -> int:
     import getpass
 
-    from .bootstrap import prepare_system
-    from .errors import AppError
-    from .services.admin import create_administrator
+    from app.bootstrap import prepare_system
+    from app.errors import AppError
+    from app.services.administration.agencies import create_administrator
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -119,8 +118,8 @@ def cmd_create_admin(args) -> int:
 
 
 def cmd_tick(args) -> int:
-    from .bootstrap import prepare_system
-    from .services.timers import tick
+    from app.bootstrap import prepare_system
+    from app.services.timers import tick
 
     now = None
     if args.now:
@@ -145,14 +144,18 @@ def cmd_tick(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .replay import replay_files
+    from app.replay import replay_files
 
-    return 0 if replay_files([Path(p) for p in args.scenarios], instance=args.instance, out=sys.stdout) else 1
+    try:
+        return 0 if replay_files(args.scenarios, instance=args.instance, out=sys.stdout) else 1
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def cmd_audit_verify(args) -> int:
-    from .bootstrap import prepare_system
-    from .engine.audit import verify_chain
+    from app.bootstrap import prepare_system
+    from app.engine.audit import verify_chain
 
     system = prepare_system(_settings(args))
     with system.db.session() as session:
@@ -205,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     tick.set_defaults(func=cmd_tick)
 
     replay = sub.add_parser("replay", help="run path scenarios against a fresh database, printing each step")
-    replay.add_argument("scenarios", nargs="+")
+    replay.add_argument("scenarios", nargs="*",
+                        help="scenario files, or names of shipped scenarios (province_happy, …); none: all shipped")
     replay.add_argument("--instance", help="folder for the fresh instance (default: a temporary folder)")
     replay.set_defaults(func=cmd_replay)
 

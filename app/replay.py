@@ -19,9 +19,9 @@ from typing import TextIO
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from . import clock, create_app
-from .config import Settings
-from .models import Agency, Register
+from app import clock, create_app, resources
+from app.config import Settings
+from app.adapters.models import Agency, Register
 
 DEMO_PIN = "demo"
 
@@ -158,7 +158,7 @@ class Replayer:
             moment = datetime.fromisoformat(step["at"])
             clock.set_global(moment)
         if step.get("tick"):
-            from .services.timers import run_due_timers
+            from app.services.timers import run_due_timers
             fired = run_due_timers(self.system, moment)
             status = self.call("GET", f"/api/v1/dossiers/{result.code}", "auditor").get_json()["status"]
             self.say(f"[{moment.isoformat()}] {'scheduler':<24} tick            -> {status} ({fired} fired)")
@@ -203,30 +203,45 @@ class Replayer:
             raise ScenarioFailed(f"{what}: expected status {expected}, got {actual}")
 
 
-def load_scenario(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+def scenario_library() -> dict[str, dict]:
+    """The shipped scenarios by name (file name without `.json`)."""
+    return {name.removesuffix(".json"): json.loads(text) for name, text in resources.scenario_texts()}
 
 
-def replay_files(paths: list[Path], instance: str | None = None, out: TextIO | None = None) -> bool:
+def load_scenario(ref: str | Path) -> dict:
+    """A scenario from a JSON file, or from the shipped library by name (`province_happy`)."""
+    path = Path(ref)
+    if path.suffix == ".json" and path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    library = scenario_library()
+    name = path.name.removesuffix(".json")
+    if name not in library:
+        raise FileNotFoundError(f"no scenario file '{ref}' and no shipped scenario '{name}' "
+                                f"(shipped: {', '.join(sorted(library))})")
+    return library[name]
+
+
+def replay_files(refs: list[str], instance: str | None = None, out: TextIO | None = None) -> bool:
     """Replay each scenario on a fresh instance: its own folder and SQLite database. When DATABASE_URL names a
     server database instead, all scenarios share that database (seeded once) and one instance folder, which
     holds the files and keys that database refers to."""
     import os
 
-    from .bootstrap import prepare_system
+    from app.bootstrap import prepare_system
 
     shared_db = bool(os.environ.get("DATABASE_URL"))
     root = Path(instance) if instance else Path(tempfile.mkdtemp(prefix="certcopy-replay-"))
     ok = True
     try:
-        for path in paths:
-            scenario = load_scenario(path)
-            folder = root / ("shared" if shared_db else path.stem)
+        for ref in refs or sorted(scenario_library()):
+            scenario = load_scenario(ref)
+            label = Path(ref).name.removesuffix(".json")
+            folder = root / ("shared" if shared_db else label)
             if not shared_db and folder.exists():
                 shutil.rmtree(folder)
             folder.mkdir(parents=True, exist_ok=True)
             system = prepare_system(Settings.load(folder), demo=True)
-            print(f"== {scenario['name']} ({path.name})", file=out)
+            print(f"== {scenario['name']} ({label})", file=out)
             try:
                 Replayer(create_app(system=system), out).run(scenario)
                 print("PASS", file=out)

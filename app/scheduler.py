@@ -15,8 +15,8 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Blueprint
 
-from .services.calendar import VN_TZ
-from .services.timers import TickReport, tick
+from app.domain.calendar import VN_TZ
+from app.services.timers import TickReport, tick
 
 log = logging.getLogger("certcopy.scheduler")
 

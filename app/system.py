@@ -1,14 +1,14 @@
 """Everything a request or a command needs, built once per app: settings, database, files, keys, engine."""
 from __future__ import annotations
 
-from .config import Settings
-from .db import Database
-from .engine.runtime import Engine
-from .files import FileStore
-from .services.calendar import default_calendar
-from .services.keys import KeyStore
-from .services.notifications import Notifier
-from .services.operators import OPERATORS
+from app.config import Settings
+from app.adapters.db import Database
+from app.engine.runtime import Engine
+from app.adapters.files import FileStore
+from app.domain.calendar import default_calendar
+from app.adapters.keys import KeyStore
+from app.services.notifications import Notifier
+from app.services.dossiers.operators import OPERATORS
 
 
 class System:
@@ -25,8 +25,8 @@ class System:
 
 def register_periodic_jobs() -> None:
     """The jobs every tick runs besides the BPMN timers (a tick from the app, the demo or cron alike)."""
-    from .services.appointments import register_reminder_job
-    from .services.outbox import register_delivery_job
+    from app.services.appointments import register_reminder_job
+    from app.adapters.outbox import register_delivery_job
 
     register_delivery_job()
     register_reminder_job()

@@ -7,8 +7,8 @@ PostgreSQL database do that one after the other. `CERTCOPY_SCHEDULER=on` makes e
 """
 from __future__ import annotations
 
-from . import create_app
-from .bootstrap import prepare_system
-from .config import Settings
+from app import create_app
+from app.bootstrap import prepare_system
+from app.config import Settings
 
 application = create_app(system=prepare_system(Settings.load()))

@@ -35,7 +35,7 @@ from app import clock, create_app  # noqa: E402
 from app.bootstrap import prepare_system  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.engine.runtime import STATUS_BY_TASK  # noqa: E402
-from app.models import Agency, Dossier, HumanTask, Notification, ProcessVersion, User, UserRole  # noqa: E402
+from app.adapters.models import Agency, Dossier, HumanTask, Notification, ProcessVersion, User, UserRole
 
 OPEN_TASKS = 450
 BATCH = 5000
@@ -212,7 +212,7 @@ def requests_for(system, username: str = "one_stop.pcc1") -> dict:
 
     def without_other_badges(call):
         """The same request with only the staff menus' badges (this issue's), the others' counts left out."""
-        from app.web import menu
+        from app.web.common import menu
 
         def wrapped():
             saved = list(menu._ENTRIES)
@@ -232,8 +232,8 @@ def requests_for(system, username: str = "one_stop.pcc1") -> dict:
 
 def badge_costs(system, username: str = "one_stop.pcc1", runs: int = 20) -> list[tuple[str, float]]:
     """Median ms of each menu badge the user sees (and of the unread-notifications badge)."""
-    from app.services.inbox import unread_notifications
-    from app.web import menu
+    from app.services.queries.inbox import unread_notifications
+    from app.web.common import menu
 
     app = create_app(system=system)
     with system.db.session() as session:
@@ -261,7 +261,7 @@ def badge_costs(system, username: str = "one_stop.pcc1", runs: int = 20) -> list
 
 def inbox_plan(system) -> str:
     """The plan of the inbox page's main query at this size (evidence of the index range scan)."""
-    from app.services.inbox import InboxFilter, part_query
+    from app.services.queries.inbox import InboxFilter, part_query
 
     with system.db.session() as session:
         user = session.scalar(select(User).where(User.username == "one_stop.pcc1"))

@@ -32,7 +32,7 @@ from reportlab.pdfgen import canvas  # noqa: E402
 from app import create_app  # noqa: E402
 from app.bootstrap import prepare_system  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.files import FileStore  # noqa: E402
+from app.adapters.files import FileStore
 
 MARKER = b"BENCH-0000000000"
 MB = 1024 * 1024

@@ -26,8 +26,9 @@ from sqlalchemy import select  # noqa: E402
 from app import create_app  # noqa: E402
 from app.bootstrap import prepare_system  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.engine.definitions import parse_process, shipped_process_file  # noqa: E402
-from app.models import Dossier  # noqa: E402
+from app.engine.definitions import parse_process  # noqa: E402
+from app.resources import shipped_process  # noqa: E402
+from app.adapters.models import Dossier
 from app.replay import Replayer, load_scenario, make_pdf  # noqa: E402
 
 VARIANTS = ("province", "district", "commune")
@@ -67,7 +68,7 @@ HAPPY_DATA = {
 
 
 def floor_run(variant: str, n: int, engine: FloorEngine) -> float:
-    parsed = parse_process(shipped_process_file(variant).read_text(encoding="utf-8"))
+    parsed = parse_process(shipped_process(variant))
     start = time.perf_counter()
     for _ in range(n):
         wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
@@ -95,7 +96,7 @@ def main() -> None:
         floor_engine = FloorEngine(make_pdf(2), signer, seal_cred, images, system.keys.timestamper())
         print(f"{'variant':<10}{'N':>4}{'certcopy ms':>14}{'floor ms':>11}{'ratio':>8}{'state KB':>10}  target: ratio<=3, state<=64 KB")
         for variant in VARIANTS:
-            scenario = load_scenario(ROOT / "tests" / "scenarios" / f"{variant}_happy.json")
+            scenario = load_scenario(f"{variant}_happy")
             scenario["start"] = datetime.now(timezone.utc).isoformat()
             scenario.pop("valid_result", None)
             replayer = Replayer(app)

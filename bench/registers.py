@@ -30,7 +30,7 @@ import signing  # noqa: E402
 from app import create_app  # noqa: E402
 from app.bootstrap import prepare_system  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.models import Agency, Dossier, HumanTask  # noqa: E402
+from app.adapters.models import Agency, Dossier, HumanTask
 from tests.test_registers_concurrency import (  # noqa: E402
     PIN,
     new_register,

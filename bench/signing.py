@@ -51,7 +51,7 @@ from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter  # noqa:
 from pyhanko.stamp import QRStampStyle, TextStampStyle  # noqa: E402
 
 import signing  # noqa: E402
-from signing.stamps import FONT_DIR  # noqa: E402
+from importlib.resources import files  # noqa: E402
 
 PASSPHRASE = "bench-pin"
 NAME = "Nguyễn Thị Thu Hà"
@@ -142,7 +142,7 @@ def ours(original: bytes, pki: signing.DevPki, sig_png: bytes, seal_png: bytes, 
 def naive(original: bytes, pki: signing.DevPki, sig_png: bytes, seal_png: bytes):
     """Straightforward pyHanko code with its defaults."""
     t0 = time.perf_counter()
-    font = GlyphAccumulatorFactory(str(FONT_DIR / "NotoSans-Regular.ttf"))
+    font = GlyphAccumulatorFactory(str(files("signing") / "fonts" / "NotoSans-Regular.ttf"))
     # fields, in one revision (same geometry as ours)
     w = IncrementalPdfFileWriter(io.BytesIO(original))
     from pyhanko.pdf_utils import generic

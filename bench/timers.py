@@ -35,7 +35,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from app.engine import state  # noqa: E402
-from app.models import Dossier, HumanTask  # noqa: E402
+from app.adapters.models import Dossier, HumanTask
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SKIP_COLUMNS = {"id", "code", "idempotency_key"}
@@ -155,7 +155,7 @@ class Setup:
 
         from app import create_app
         from app.bootstrap import prepare_system
-        from app.services.calendar import VN_TZ
+        from app.domain.calendar import VN_TZ
 
         self.system = prepare_system(settings, demo=True)
         self.template = make_template(create_app(system=self.system), datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ))
@@ -221,7 +221,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
 
-    from app.services.calendar import VN_TZ
+    from app.domain.calendar import VN_TZ
 
     now = datetime(2026, 11, 23, 15, 30, tzinfo=VN_TZ)  # the template (received Monday 09:00) was due at 15:00
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,6 +34,7 @@ from .credentials import (
 from .devpki import DevPki, create_dev_pki, load_dev_pki
 from .errors import CredentialError, InvalidPdf, SigningError
 from .images import make_seal_image, make_signature_image
+from .stamps import font_bytes
 from .original import DEFAULT_MAX_BYTES, OriginalInfo, inspect_original
 from .timestamps import Timestamper, http_timestamper, local_timestamper
 from .validate import SignatureReport, ValidationReport, validate
@@ -57,6 +58,7 @@ __all__ = [
     "attest",
     "clear_credential_cache",
     "create_dev_pki",
+    "font_bytes",
     "http_timestamper",
     "inspect_original",
     "load_dev_pki",

@@ -13,7 +13,7 @@ import random
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .stamps import FONT_DIR, nfc
+from .stamps import font_bytes, nfc
 
 __all__ = ["make_signature_image", "make_seal_image"]
 
@@ -22,8 +22,7 @@ _SEAL_RED = (200, 16, 30, 255)
 
 
 def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    name = "NotoSans-Bold.ttf" if bold else "NotoSans-Regular.ttf"
-    return ImageFont.truetype(str(FONT_DIR / name), size)
+    return ImageFont.truetype(io.BytesIO(font_bytes("bold" if bold else "regular")), size)
 
 
 def _rng(*parts: str) -> random.Random:

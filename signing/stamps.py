@@ -22,7 +22,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -45,11 +45,10 @@ __all__ = [
     "SealStampStyle",
     "DESIGN_WIDTH",
     "DESIGN_HEIGHT",
-    "FONT_DIR",
+    "font_bytes",
     "nfc",
 ]
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
 _FONT_FILES = {"regular": "NotoSans-Regular.ttf", "bold": "NotoSans-Bold.ttf"}
 
 DESIGN_WIDTH = 250.0
@@ -72,8 +71,9 @@ def nfc(text: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _font_bytes(weight: str) -> bytes:
-    return (FONT_DIR / _FONT_FILES[weight]).read_bytes()
+def font_bytes(weight: str = "regular") -> bytes:
+    """The shipped Noto Sans font program ("regular" or "bold"), for anything that draws Vietnamese text."""
+    return (files(__package__) / "fonts" / _FONT_FILES[weight]).read_bytes()
 
 
 class _LruCache:
@@ -142,7 +142,7 @@ def _shared_font(weight: str) -> _SharedFont:
         if font is None:
             import uharfbuzz as hb
 
-            data = _font_bytes(weight)
+            data = font_bytes(weight)
             tt = TTFont(io.BytesIO(data))
             if tt["head"].unitsPerEm != 1000:  # pragma: no cover - see tests
                 raise RuntimeError(f"{_FONT_FILES[weight]}: unitsPerEm must be 1000")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.models import Agency, Event, HumanTask, User
+from app.adapters.models import Agency, Event, HumanTask, User
 from tests.test_api_dossiers import error_code
 
 

@@ -5,7 +5,7 @@ import re
 
 from sqlalchemy import select
 
-from app.models import Agency, SigningCredential, User
+from app.adapters.models import Agency, SigningCredential, User
 from tests.test_registers_pages import page_login
 from tests.test_setup_api import image_bytes, make_p12
 from tests.test_setup_pages import post_file

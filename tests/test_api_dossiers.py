@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from app.models import Document, Dossier, Event
+from app.adapters.models import Document, Dossier, Event
 from app.replay import make_pdf
 
 
@@ -196,7 +196,7 @@ def test_full_province_path_result_and_fee_rule(api, system):
 
 
 def _register_id(system, slug):
-    from app.models import Agency, Register
+    from app.adapters.models import Agency, Register
     with system.db.session() as session:
         return session.scalar(select(Register.id).join(Agency).where(Agency.slug == slug))
 
@@ -256,7 +256,7 @@ def test_supplement_loop_replaces_the_scan(api, system):
 
 
 def test_loops_are_bounded(api, monkeypatch):
-    from app.services import dossiers
+    from app.services.dossiers import handling as dossiers
 
     monkeypatch.setattr(dossiers, "MAX_LOOP_ROUNDS", 2)
     code = api.file_dossier().get_json()["code"]
@@ -339,7 +339,7 @@ def test_deadline_follows_the_agency_calendar(api):
     from datetime import datetime
 
     from app import clock
-    from app.services.calendar import VN_TZ
+    from app.domain.calendar import VN_TZ
 
     resp = api.call("PUT", "/agencies/pcc1/calendar", "admin", json={"extra_days_off": ["2026-11-26"]})
     assert resp.status_code == 200, resp.get_json()

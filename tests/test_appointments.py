@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 
 from app import clock
 from app.errors import Conflict
-from app.models import Agency, Appointment, AppointmentSlot, Dossier, Notification, OutboxMessage, User
+from app.adapters.models import Agency, Appointment, AppointmentSlot, Dossier, Notification, OutboxMessage, User
 from app.replay import make_pdf
 from app.services import appointments
-from app.services.calendar import VN_TZ
+from app.domain.calendar import VN_TZ
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=VN_TZ)  # a Tuesday, mid-morning
 TOMORROW = "2026-03-11"

@@ -6,7 +6,7 @@ import sys
 
 from sqlalchemy import delete, select, update
 
-from app.models import Event
+from app.adapters.models import Event
 
 
 def _history(api):

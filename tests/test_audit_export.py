@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from app import clock
-from app.models import Dossier, Event
-from app.services.audit_export import _cell
-from app.services.calendar import VN_TZ
+from app.adapters.models import Dossier, Event
+from app.services.queries.audit_export import _cell
+from app.domain.calendar import VN_TZ
 
 
 def at(text: str) -> datetime:

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select, update
 
-from app.models import Dossier, Event
+from app.adapters.models import Dossier, Event
 from tests.test_audit_readonly import page_login
 
 

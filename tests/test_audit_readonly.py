@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from app.engine.audit import verify_chain
-from app.models import Base, Dossier, HumanTask, Register
+from app.adapters.models import Base, Dossier, HumanTask, Register
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REFUSED = {403, 404}

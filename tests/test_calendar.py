@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import holidays
 import pytest
 
-from app.services import calendar as cal
-from app.services.calendar import VN_TZ, WorkingCalendar, default_calendar
+from app.domain import calendar as cal
+from app.domain.calendar import VN_TZ, WorkingCalendar, default_calendar
 
 
 def vn(y, m, d, hh=0, mm=0, ss=0, us=0):

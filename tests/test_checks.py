@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from app.engine.checks import check_bpmn, default_registries
-from app.engine.definitions import VARIANTS, shipped_process_file
+from app.services.routing.checks import check_bpmn, default_registries
+from app.engine.definitions import VARIANTS
+from app.resources import shipped_process
 from tests.fixtures.bpmn import edits
 
 
@@ -19,7 +20,7 @@ def errors(xml: str, registries=None) -> dict[str, set]:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_shipped_routing_passes_every_check(variant):
-    report = check_bpmn(shipped_process_file(variant).read_text(encoding="utf-8"))
+    report = check_bpmn(shipped_process(variant))
     assert report.ok, report.summary()
     assert report.warnings == [], [p.message for p in report.warnings]
     assert report.human_tasks["intake"] == "one_stop"
@@ -154,7 +155,7 @@ def test_operator_parameters_checked_by_name_and_value():
 
 def test_lane_role_nobody_holds_is_a_warning():
     registries = default_registries(staffed_roles=frozenset({"one_stop", "leader", "signer", "clerk", "citizen"}))
-    commune = shipped_process_file("commune").read_text(encoding="utf-8")
+    commune = shipped_process("commune")
     report = check_bpmn(commune, registries)
     assert report.ok
     assert {p.element_id for p in report.warnings if p.code == "role_unstaffed"} == {"handle", "rework"}

@@ -10,9 +10,20 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy import func, select
 
-from app.models import Agency, Document, Dossier, Event, Notification, OutboxMessage, Payment, Rating, Register, User
+from app.adapters.models import (
+    Agency,
+    Document,
+    Dossier,
+    Event,
+    Notification,
+    OutboxMessage,
+    Payment,
+    Rating,
+    Register,
+    User,
+)
 from app.replay import make_pdf
-from app.services.payments import DevPaymentProvider
+from app.services.dossiers.payments import DevPaymentProvider
 
 
 def error_code(resp) -> str:

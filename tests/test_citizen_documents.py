@@ -9,7 +9,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Base, CitizenDocument, Document, Dossier, User
+from app.adapters.models import Base, CitizenDocument, Document, Dossier, User
 from app.replay import make_pdf
 
 from .test_citizen_api import REGISTRATION
@@ -33,7 +33,7 @@ def snapshot(system) -> dict:
 
 
 def register_id(system, slug: str) -> int:
-    from app.models import Agency, Register
+    from app.adapters.models import Agency, Register
     with system.db.session() as session:
         return session.scalar(select(Register.id).join(Agency, Register.agency_id == Agency.id)
                               .where(Agency.slug == slug, Register.closed.is_(False)).order_by(Register.id))

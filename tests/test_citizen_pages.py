@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app import clock
-from app.models import Agency, Appointment, Dossier, Notification, User
+from app.adapters.models import Agency, Appointment, Dossier, Notification, User
 from app.replay import make_pdf
-from app.services.calendar import VN_TZ
+from app.domain.calendar import VN_TZ
 from tests.test_citizen_api import encrypted_pdf
 
 

@@ -5,7 +5,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from app.models import Event
+from app.adapters.models import Event
 
 
 def test_twenty_threads_complete_the_same_task(app, api, system):

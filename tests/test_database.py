@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import event, func, inspect, select, text
 
-from app import db as database
-from app.db import commit, lock_dossier, queue_insert
+from app.adapters import db as database
+from app.adapters.db import commit, lock_dossier, queue_insert
 from app.engine.audit import append_event
-from app.models import Dossier, Event, Notification, User
+from app.adapters.models import Dossier, Event, Notification, User
 
 from .conftest import requires_pg
 

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from app.services.codes import appointment_code, dossier_code
-from app.services.fees import fee_for, fee_per_copy
+from app.domain.codes import appointment_code, dossier_code
+from app.domain.fees import fee_for, fee_per_copy
 
 
 @pytest.mark.parametrize("pages,amount", [(1, 2000), (2, 4000), (3, 5000), (10, 12000), (198, 200000),

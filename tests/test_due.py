@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 
 from app import clock
-from app.services.calendar import VN_TZ
-from app.services.due import duration_text, remaining_text
+from app.domain.calendar import VN_TZ
+from app.services.queries.due import duration_text, remaining_text
 
 MON = (2026, 11, 23)
 

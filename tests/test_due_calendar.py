@@ -8,10 +8,15 @@ import pytest
 
 from app.engine.expressions import FUNCTIONS
 from app.engine.scripting import SafeEnvironment
-from app.services import calendar as cal
-from app.services.agency_calendar import merge_configs
-from app.services.calendar import (
-    VN_TZ, CalendarConfigError, WorkingCalendar, calendar_from_config, calendar_to_config, default_calendar,
+from app.domain import calendar as cal
+from app.services.administration.calendars import merge_configs
+from app.domain.calendar import (
+    VN_TZ,
+    CalendarConfigError,
+    WorkingCalendar,
+    calendar_from_config,
+    calendar_to_config,
+    default_calendar,
 )
 
 C = default_calendar()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.models import Dossier
-from app.services import processes
+from app.adapters.models import Dossier
+from app.services.routing import versions as processes
 from tests.fixtures.bpmn import edits
 from tests.test_expressions import GENERATOR_FRAMES
 

@@ -21,8 +21,8 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
 from app import clock, create_app
-from app.models import Agency, Dossier, OutboxMessage, Register
-from app.services import outbox
+from app.adapters.models import Agency, Dossier, OutboxMessage, Register
+from app.adapters import outbox
 from app.services.timers import registered_jobs, tick
 
 

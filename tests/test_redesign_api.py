@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.engine.audit import verify_chain
-from app.models import Dossier, Event, ProcessActivation, ProcessVersion
+from app.adapters.models import Dossier, Event, ProcessActivation, ProcessVersion
 from tests.fixtures.bpmn import edits
 
 
@@ -242,7 +242,7 @@ def test_unknown_version_and_variant(api):
 def test_activation_rechecks_the_version(api, system, monkeypatch):
     assert upload(api, edits.add_deputy_review()).status_code == 201
     api.post("/processes/district/2/dry-run", "admin")
-    from app.services import forms
+    from app.domain import task_forms as forms
     real = forms.form_schema
 
     def without_deputy_form(name):

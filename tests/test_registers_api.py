@@ -9,9 +9,9 @@ from datetime import date, datetime
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.models import Agency, Dossier, Register, RegisterEntry
+from app.adapters.models import Agency, Dossier, Register, RegisterEntry
 from app.replay import make_pdf
-from app.services.calendar import VN_TZ
+from app.domain.calendar import VN_TZ
 from tests.test_api_dossiers import accept_and_route, error_code
 
 YEAR = datetime.now(VN_TZ).year  # registers run by the Vietnamese calendar year

@@ -16,9 +16,9 @@ from sqlalchemy.orm import sessionmaker
 import signing
 from app import create_app
 from app.config import Settings
-from app.models import Agency, Dossier, HumanTask, Register, RegisterEntry, User
+from app.adapters.models import Agency, Dossier, HumanTask, Register, RegisterEntry, User
 from app.replay import make_pdf
-from app.services import dossiers as dossier_service
+from app.services.dossiers import handling as dossier_service
 from app.system import System
 from tests.conftest import requires_pg
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.models import Register
-from app.services.calendar import VN_TZ
+from app.adapters.models import Register
+from app.domain.calendar import VN_TZ
 from tests.test_registers_api import YEAR, to_seal
 
 

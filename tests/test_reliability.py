@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.models import Agency, Register
+from app.adapters.models import Agency, Register
 
 from .test_api_dossiers import accept_and_route
 

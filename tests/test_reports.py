@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app import clock
-from app.services.calendar import VN_TZ
+from app.domain.calendar import VN_TZ
 from tests.test_api_dossiers import error_code
 from tests.test_registers_pages import page_login
 

@@ -13,11 +13,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select, text
 
-from app import schema
+from app.adapters import schema
 from app.cli import main
 from app.config import Settings
-from app.models import Base, User
-from app.services.accounts import authenticate
+from app.adapters.models import Base, User
+from app.services.administration.accounts import authenticate
 
 from .conftest import PG_URL, _pg_create, _pg_drop
 

@@ -18,8 +18,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from app.errors import Unprocessable
-from app.models import Dossier, SigningCredential, User
-from app.services.keys import KEY_ENV, CredentialVault
+from app.adapters.models import Dossier, SigningCredential, User
+from app.adapters.keys import KEY_ENV, CredentialVault
 from tests.test_api_dossiers import accept_and_route, error_code
 from tests.test_registers_api import to_seal
 

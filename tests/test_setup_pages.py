@@ -5,7 +5,7 @@ import io
 
 from sqlalchemy import select
 
-from app.models import Agency, User
+from app.adapters.models import Agency, User
 from tests.test_registers_pages import csrf_of, page_login
 from tests.test_setup_api import image_bytes, make_p12
 

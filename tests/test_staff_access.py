@@ -6,7 +6,7 @@ import io
 
 from sqlalchemy import func, select
 
-from app.models import Document, Dossier, Event, HumanTask, Notification
+from app.adapters.models import Document, Dossier, Event, HumanTask, Notification
 from app.replay import make_pdf
 
 from .test_staff_pages import Staff, task_id

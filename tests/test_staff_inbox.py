@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import event, select
 
 from app import clock
-from app.engine.definitions import shipped_process_file
-from app.models import Agency, User
-from app.services.accounts import create_user
-from app.services.inbox import InboxFilter, badge, count_tasks, list_tasks, part_query, queue_filter
-from app.web.staff_diagram import path_markers, process_graph
+from app.resources import shipped_process
+from app.adapters.models import Agency, User
+from app.services.administration.accounts import create_user
+from app.services.queries.inbox import InboxFilter, badge, count_tasks, list_tasks, part_query, queue_filter
+from app.web.staff.diagram import path_markers, process_graph
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 08:00 in Vietnam
 
@@ -122,7 +122,7 @@ def test_inbox_slices_are_index_range_scans(system, api):
 
 
 def _graph():
-    return process_graph(shipped_process_file("commune").read_text(encoding="utf-8"))
+    return process_graph(shipped_process("commune"))
 
 
 def test_path_markers_follow_the_dossier():

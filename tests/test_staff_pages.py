@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
-from app.models import Dossier, HumanTask, Notification, User
+from app.adapters.models import Dossier, HumanTask, Notification, User
 from app.replay import make_pdf
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -264,8 +264,8 @@ def test_inbox_sorting_filters_overdue_claim_and_release(app, system, api):
 
     # claim, then a colleague with the same role no longer sees it; release gives it back
     with system.db.session() as session, session.begin():
-        from app.models import Agency
-        from app.services.accounts import create_user
+        from app.adapters.models import Agency
+        from app.services.administration.accounts import create_user
         pcc1 = session.scalar(select(Agency).where(Agency.slug == "pcc1"))
         create_user(session, username="one_stop2.pcc1", password="demo", full_name="Hoàng Thị Lan",
                     roles=["one_stop"], agency=pcc1)
@@ -307,7 +307,7 @@ def test_document_pages_and_search(app, system, api):
     leader = Staff(app, "leader.pcc1")
     with system.db.session() as session:
         doc_id = session.scalar(select(Dossier).where(Dossier.code == code)).id
-        from app.models import Document
+        from app.adapters.models import Document
         doc_id = session.scalar(select(Document.id).where(Document.dossier_id == doc_id))
     png = leader.get(f"/staff/dossiers/{code}/documents/{doc_id}/pages/3.png")
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
@@ -326,7 +326,7 @@ def test_document_pages_and_search(app, system, api):
 
 @pytest.mark.parametrize("placement", ["new_page", "last_page"])
 def test_attestation_preview_draws_the_signer_and_the_seal_area(system, placement):
-    from app.services.preview import attestation_page_pdf
+    from app.adapters.preview import attestation_page_pdf
 
     with system.db.session() as session:
         signer = session.scalar(select(User).where(User.username == "signer.pcc1"))

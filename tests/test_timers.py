@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app import clock, create_app
-from app.models import Dossier, Event, HumanTask, Notification, OutboxMessage, User
+from app.adapters.models import Dossier, Event, HumanTask, Notification, OutboxMessage, User
 from app.services import timers
-from app.services.calendar import VN_TZ
+from app.domain.calendar import VN_TZ
 from app.services.timers import backoff, claim_once, register_job, tick, unregister_job
 
 from .conftest import requires_pg

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from app import clock
 from app.config import Settings
 from app.engine.audit import verify_chain
-from app.models import Dossier, Event, Notification
-from app.services.calendar import VN_TZ
+from app.adapters.models import Dossier, Event, Notification
+from app.domain.calendar import VN_TZ
 from app.services.timers import tick
 from app.system import System
 from bench.timers import clone_dossiers

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import queue_insert
-from ..models import Dossier, Event
+from app.adapters.db import queue_insert
+from app.adapters.models import Dossier, Event
 
 EVENT_KINDS = ("submitted", "task_completed", "service_completed", "timer_fired", "notified", "migrated",
                "cancelled", "claimed", "released", "fee_paid")

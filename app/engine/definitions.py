@@ -4,20 +4,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from ..errors import Unprocessable
+from app.errors import Unprocessable
 
-PROCESS_DIR = Path(__file__).resolve().parents[2] / "processes"
 VARIANTS = ("province", "district", "commune")
-
-
-def shipped_process_file(variant: str) -> Path:
-    return PROCESS_DIR / f"copy_certification_{variant}.bpmn"
 
 
 def sha256_text(xml: str) -> str:

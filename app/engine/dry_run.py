@@ -17,10 +17,10 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from .. import clock
-from .definitions import ParsedProcess
-from .runtime import FINAL_STATUSES, STATUS_BY_TASK, Engine
-from .scripting import CertcopyScriptEngine
+from app import clock
+from app.engine.definitions import ParsedProcess
+from app.engine.runtime import FINAL_STATUSES, STATUS_BY_TASK, Engine
+from app.engine.scripting import CertcopyScriptEngine
 
 MAX_AUTOMATIC_STEPS = 5_000   # an automatic loop (script → gateway → script …) is reported, not run forever
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..services import calendar
+from app.domain import calendar
 
 MAX_SOURCE_CHARS = 10_000
 MAX_NODES = 2_000

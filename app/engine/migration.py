@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from .definitions import ParsedProcess
+from app.engine.definitions import ParsedProcess
 
 _registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 RAN = TaskState.COMPLETED | TaskState.STARTED | TaskState.ERROR

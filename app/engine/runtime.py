@@ -15,13 +15,13 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import clock
-from ..models import Dossier, HumanTask, User
-from ..services.roster import OpenTask, Roster, open_tasks
-from . import state
-from .audit import append_event
-from .definitions import ParsedProcess, ProcessCache
-from .scripting import CertcopyScriptEngine
+from app import clock
+from app.adapters.models import Dossier, HumanTask, User
+from app.services.queries.roster import OpenTask, Roster, open_tasks
+from app.engine import state
+from app.engine.audit import append_event
+from app.engine.definitions import ParsedProcess, ProcessCache
+from app.engine.scripting import CertcopyScriptEngine
 
 STATUS_BY_TASK = {
     "intake": "submitted",

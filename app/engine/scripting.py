@@ -12,9 +12,9 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .. import clock
-from ..errors import AppError, Unprocessable
-from . import expressions, timer_values
+from app import clock
+from app.errors import AppError, Unprocessable
+from app.engine import expressions, timer_values
 
 
 class SafeEnvironment(BasePythonScriptEngineEnvironment):

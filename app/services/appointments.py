@@ -15,15 +15,15 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import clock
-from ..db import next_counter
-from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from ..models import Agency, Appointment, AppointmentSlot, Dossier, User
-from .agency_calendar import calendar_for
-from .calendar import VN_TZ
-from .codes import appointment_code
-from .directory import agency_by_ref
-from .reference import PROCEDURES
+from app import clock
+from app.adapters.db import next_counter
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.adapters.models import Agency, Appointment, AppointmentSlot, Dossier, User
+from app.services.administration.calendars import calendar_for
+from app.domain.calendar import VN_TZ
+from app.domain.codes import appointment_code
+from app.services.queries.directory import agency_by_ref
+from app.domain.procedures import PROCEDURES
 
 SLOT_STARTS = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
 DEFAULT_CAPACITY = 3
@@ -335,7 +335,7 @@ def convert_to_dossier(system, staff: User, code: str, fields: dict, upload: byt
     """The citizen came with the original: the one-stop officer scans it and files the dossier (started at intake).
 
     Idempotent: the dossier's idempotency key is the appointment's code, so a repeat returns the same dossier."""
-    from .dossiers import submit_dossier
+    from app.services.dossiers.handling import submit_dossier
 
     with system.db.session() as session:
         appointment = visible_appointment(session, staff, code)
@@ -390,6 +390,6 @@ def send_reminders(system, now: datetime | None = None) -> int:
 
 def register_reminder_job() -> None:
     """Appointment reminders the day before run with the scheduler's tick (every 10 minutes is plenty)."""
-    from .timers import register_job
+    from app.services.timers import register_job
 
     register_job("appointment_reminders", send_reminders, every=timedelta(minutes=10))

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 import signing
 
-from .. import clock
-from ..models import Agency, Register, User, UserRole
-from ..security import hash_password
-from .calendar import VN_TZ
+from app import clock
+from app.adapters.models import Agency, Register, User, UserRole
+from app.adapters.security import hash_password
+from app.domain.calendar import VN_TZ
 
 DEMO_PASSWORD = "demo"
 

@@ -1,6 +1,6 @@
 """Notifications: one service for in-app messages, e-mail and SMS.
 
-In-app messages are `Notification` rows; e-mail and SMS are `OutboxMessage` rows that app/services/outbox.py sends
+In-app messages are `Notification` rows; e-mail and SMS are `OutboxMessage` rows that app/adapters/outbox.py sends
 after the commit. Everything is written inside the caller's transaction, so a step that fails queues nothing, and
 every outbox row carries a `dedup_key` so a retried step queues each message once.
 """
@@ -11,17 +11,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import queue_insert
-from ..models import (
-    Appointment,
-    Dossier,
-    HumanTask,
-    Notification,
-    OutboxMessage,
-    User,
-)
-from .calendar import VN_TZ
-from .roster import Roster
+from app.adapters.db import queue_insert
+from app.adapters.models import Appointment, Dossier, HumanTask, Notification, OutboxMessage, User
+from app.domain.calendar import VN_TZ
+from app.services.queries.roster import Roster
 
 TEMPLATES = {
     "supplement_requested": "Hồ sơ {code} cần bổ sung: {reason}",

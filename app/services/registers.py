@@ -17,11 +17,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import clock
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from ..models import STAFF_ROLES, Agency, Dossier, Register, RegisterEntry, User
-from .calendar import VN_TZ
-from .directory import agency_ref_matches
+from app import clock
+from app.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from app.adapters.models import STAFF_ROLES, Agency, Dossier, Register, RegisterEntry, User
+from app.domain.calendar import VN_TZ
+from app.services.queries.directory import agency_ref_matches
 
 SUFFIX = "-SCTĐT/BS"
 NUMBER_SUFFIX = "/ĐT"

@@ -20,16 +20,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, or_, select, true
 from sqlalchemy.orm import Session, lazyload
 
-from .. import clock
-from ..db import lock_dossier, queue_insert, take_sqlite_write_lock
-from ..engine.audit import append_event
-from ..engine.runtime import FINAL_STATUSES, StepContext
-from ..models import Dossier, HumanTask, Notification, SchedulerClaim, User
-from .agency_calendar import calendars_by_agency
-from .calendar import VN_TZ, WorkingCalendar
-from .dossiers import unit_of_work
-from .due import NOT_RUNNING, duration_text, soon_threshold
-from .roster import OPEN_TASK_COLUMNS, OpenTask, Roster, as_open_tasks
+from app import clock
+from app.adapters.db import lock_dossier, queue_insert, take_sqlite_write_lock
+from app.engine.audit import append_event
+from app.engine.runtime import FINAL_STATUSES, StepContext
+from app.adapters.models import Dossier, HumanTask, Notification, SchedulerClaim, User
+from app.services.administration.calendars import calendars_by_agency
+from app.domain.calendar import VN_TZ, WorkingCalendar
+from app.services.dossiers.handling import unit_of_work
+from app.services.queries.due import NOT_RUNNING, duration_text, soon_threshold
+from app.services.queries.roster import OPEN_TASK_COLUMNS, OpenTask, Roster, as_open_tasks
 
 log = logging.getLogger("certcopy.timers")
 
@@ -228,7 +228,7 @@ def due_soon_candidates(session: Session, now: datetime, hours: float = DUE_SOON
 def send_due_soon_notice(system, code: str, now: datetime, hours: float = DUE_SOON_HOURS,
                          roster: Roster | None = None) -> bool:
     """Tell the holders of a dossier's current tasks that its deadline is near, once (flag set under the lock)."""
-    from .agency_calendar import calendar_for
+    from app.services.administration.calendars import calendar_for
 
     with unit_of_work(system) as session:
         locked = lock_if_free(session, code)

@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 import signing
 
-from ..errors import Unprocessable
-from ..models import Dossier, Register, RegisterEntry
-from .calendar import VN_TZ
-from .views import iso
+from app.errors import Unprocessable
+from app.adapters.models import Dossier, Register, RegisterEntry
+from app.domain.calendar import VN_TZ
+from app.services.queries.views import iso
 
 
 def verify_document(system, data: bytes) -> dict:

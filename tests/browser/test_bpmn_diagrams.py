@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.definitions import VARIANTS, shipped_process_file
+from app.engine.definitions import VARIANTS
+from app.resources import shipped_process
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_bpmn_js_draws_the_shipped_process(page, live_server, shots, variant):
-    xml = shipped_process_file(variant).read_text(encoding="utf-8")
+    xml = shipped_process(variant)
     page.goto(f"{live_server}/login")
     page.set_content(f"""<!doctype html><html><head>
       <link rel="stylesheet" href="{live_server}/static/vendor/bpmn-js/diagram-js.css">

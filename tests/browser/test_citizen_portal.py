@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app import clock
-from app.models import Agency, Register
+from app.adapters.models import Agency, Register
 from app.replay import make_pdf
-from app.services.calendar import VN_TZ
+from app.domain.calendar import VN_TZ
 
 from .conftest import log_in, log_out
 

@@ -8,7 +8,7 @@ from datetime import date
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.models import Dossier, HumanTask, Register
+from app.adapters.models import Dossier, HumanTask, Register
 from tests.test_registers_concurrency import prepare_awaiting_seal
 
 from .conftest import ARTIFACTS, log_in

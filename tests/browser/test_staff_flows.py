@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.models import Dossier
+from app.adapters.models import Dossier
 from app.replay import make_pdf
 
 from .conftest import Shots, log_in, log_out

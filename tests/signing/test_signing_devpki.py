@@ -14,7 +14,9 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 import signing
-from signing.stamps import FONT_DIR
+from importlib.resources import files
+
+from signing import font_bytes
 
 
 def _cert(path, passphrase):
@@ -102,7 +104,7 @@ def test_trust_roots_are_pem(pki):
 
 @pytest.mark.parametrize("name", ["NotoSans-Regular.ttf", "NotoSans-Bold.ttf"])
 def test_shipped_fonts_have_1000_units_per_em(name):
-    font = TTFont(FONT_DIR / name)
+    font = TTFont(io.BytesIO(font_bytes("bold" if "Bold" in name else "regular")))
     assert font["head"].unitsPerEm == 1000
     cmap = font.getBestCmap()
     for ch in "ĐđưƯơƠăĂỹỸệỆẫẪ":
@@ -110,7 +112,7 @@ def test_shipped_fonts_have_1000_units_per_em(name):
 
 
 def test_font_licence_is_shipped():
-    text = (FONT_DIR / "OFL.txt").read_text("utf-8")
+    text = (files("signing") / "fonts" / "OFL.txt").read_text("utf-8")
     assert "SIL OPEN FONT LICENSE Version 1.1" in text
 
 

@@ -1,0 +1,1 @@
+"""Administration: agencies and staff, citizen accounts, working calendars, signing set-up."""

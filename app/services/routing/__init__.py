@@ -1,0 +1,1 @@
+"""The routing variants: versions, the pre-save checks, dry runs, activation and migration."""

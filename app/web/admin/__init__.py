@@ -1,0 +1,1 @@
+"""Administrator pages: agencies and users, routing versions."""

@@ -1,0 +1,1 @@
+"""Staff pages: inbox, dossiers, walk-ins, deadlines, appointments, registers, set-up, statistics."""

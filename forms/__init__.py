@@ -1,0 +1,1 @@
+"""One JSON Schema per user task; installed as the package data `app.resources.forms`."""

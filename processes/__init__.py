@@ -1,0 +1,1 @@
+"""The routing variants as BPMN files; installed as the package data `app.resources.processes`."""
