@@ -7,12 +7,13 @@ from app.config import Settings
 from app.services.demo import seed_demo
 from app.services.routing.versions import ensure_shipped_processes
 from app.system import System
+from app.services.unit_of_work import unit_of_work
 
 
 def prepare_system(settings: Settings, demo: bool = False) -> System:
     system = System(settings)
     schema.upgrade(system.db.engine)
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         schema.serialize_setup(session)  # several workers starting at once register the processes once
         ensure_shipped_processes(session)
     if demo:

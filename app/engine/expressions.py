@@ -150,7 +150,8 @@ _COMPARE_OPS: dict[type, Callable] = {
     ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
 }
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
-_EXPRESSION_NODES = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Store, ast.BoolOp, ast.And, ast.Or, ast.BinOp,
+_EXPRESSION_NODES = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Store, ast.BoolOp, ast.And, ast.Or,
+                     ast.BinOp,
                      ast.UnaryOp, ast.Compare, ast.IfExp, ast.Call, ast.keyword, ast.Attribute, ast.Subscript,
                      ast.Slice, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.FormattedValue,
                      *_BIN_OPS, *_UNARY_OPS, *_COMPARE_OPS)
@@ -399,7 +400,8 @@ class _Run:
             made = {ast.List: list, ast.Tuple: tuple, ast.Set: set}[type(node)]
             return self.sized(self.guarded(made, items))
         if isinstance(node, ast.Dict):
-            return self.sized(self.guarded(dict, [(self.value(k), self.value(v)) for k, v in zip(node.keys, node.values)]))
+            pairs = [(self.value(key), self.value(value)) for key, value in zip(node.keys, node.values)]
+            return self.sized(self.guarded(dict, pairs))
         if isinstance(node, ast.JoinedStr):
             parts = []
             for part in node.values:

@@ -24,6 +24,7 @@ from app.domain.calendar import VN_TZ
 from app.domain.codes import appointment_code
 from app.services.queries.directory import agency_by_ref
 from app.domain.procedures import PROCEDURES
+from app.services.unit_of_work import unit_of_work
 
 SLOT_STARTS = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
 DEFAULT_CAPACITY = 3
@@ -244,7 +245,7 @@ def book(system, citizen: User, fields: dict, idempotency_key: str | None = None
         raise _field_error("document_type", "Cần nhập loại giấy tờ cần chứng thực (tối đa 255 ký tự).")
     day, start = _validated_time(calendar, fields, now)
     try:
-        with system.db.session() as session, session.begin():
+        with unit_of_work(system) as session:
             if not take_place(session, agency.id, day, start, capacity):
                 raise Conflict(f"Khung giờ {slot_label(start)} ngày {day:%d/%m/%Y} đã đủ lượt hẹn; "
                                "vui lòng chọn giờ khác.", code="slot_full", details={"fields": {"slot": "full"}})
@@ -296,7 +297,7 @@ def move(system, staff: User, code: str, fields: dict) -> Appointment:
     day, start = _validated_time(calendar, fields, now)
     if (day, start) == (appointment.day, appointment.slot):
         raise _field_error("slot", "Thời gian hẹn lại trùng với thời gian hẹn hiện tại.", "same_time")
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         _still(session, appointment, day=day, slot=start, status="moved", move_reason=reason, moved_at=now,
                moved_by_id=staff.id)
         if not take_place(session, appointment.agency_id, day, start, capacity):
@@ -320,7 +321,7 @@ def cancel(system, user: User, code: str) -> Appointment:
     if appointment.status not in ACTIVE:
         raise Conflict(f"Lịch hẹn {code} {STATUS_NAMES[appointment.status].lower()}, không hủy được.",
                        code="appointment_not_active")
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         _still(session, appointment, status="cancelled")
         free_place(session, appointment.agency_id, appointment.day, appointment.slot)
         cancelled = session.scalars(select(Appointment).where(Appointment.id == appointment.id)
@@ -355,7 +356,7 @@ def convert_to_dossier(system, staff: User, code: str, fields: dict, upload: byt
         }
     dossier, created = submit_dossier(system, staff, filing, upload, filename=filename,
                                       idempotency_key=f"appointment:{appointment.code}")
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         session.execute(update(Appointment).where(Appointment.id == appointment.id,
                                                   Appointment.status.in_(ACTIVE))
                         .values(status="converted", dossier_id=dossier.id))
@@ -374,7 +375,7 @@ def send_reminders(system, now: datetime | None = None) -> int:
             or_(Appointment.reminded_for.is_(None), Appointment.reminded_for != tomorrow))))
     sent = 0
     for appointment_id in ids:
-        with system.db.session() as session, session.begin():
+        with unit_of_work(system) as session:
             claimed = session.execute(update(Appointment).where(
                 Appointment.id == appointment_id, Appointment.day == tomorrow, Appointment.status.in_(ACTIVE),
                 or_(Appointment.reminded_for.is_(None), Appointment.reminded_for != tomorrow))

@@ -12,6 +12,7 @@ from app import clock
 from app.adapters.models import Agency, Register, User, UserRole
 from app.adapters.security import hash_password
 from app.domain.calendar import VN_TZ
+from app.services.unit_of_work import unit_of_work
 
 DEMO_PASSWORD = "demo"
 
@@ -48,7 +49,7 @@ def seed_demo(system, password_hash: str | None = None) -> bool:
     """Create the demo data once. Returns False when it is already there."""
     settings, files = system.settings, system.files
     pw = password_hash or hash_password(DEMO_PASSWORD)
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         if session.scalar(select(Agency.id).where(Agency.slug == "pcc1")) is not None:
             return False
         agencies: dict[str, Agency] = {}

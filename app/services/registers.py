@@ -22,6 +22,7 @@ from app.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from app.adapters.models import STAFF_ROLES, Agency, Dossier, Register, RegisterEntry, User
 from app.domain.calendar import VN_TZ
 from app.services.queries.directory import agency_ref_matches
+from app.services.unit_of_work import unit_of_work
 
 SUFFIX = "-SCTĐT/BS"
 NUMBER_SUFFIX = "/ĐT"
@@ -242,23 +243,16 @@ def create_register(system, actor: User, body: dict) -> Register:
     agency_id = require_manager(actor)
     values = RegisterInput.parse(body, partial=False).values
     _check_dates(values["opened_on"], values["closes_on"])
-    session = system.db.session()
     try:
-        if _name_taken(session, agency_id, values["name"]):
-            raise _duplicate(values["name"])
-        register = Register(agency_id=agency_id, name=values["name"], start_number=values["start_number"],
-                            next_number=values["start_number"], opened_on=values["opened_on"],
-                            closes_on=values["closes_on"], closed=values.get("closed", False))
-        session.add(register)
-        session.commit()
+        with unit_of_work(system) as session:
+            if _name_taken(session, agency_id, values["name"]):
+                raise _duplicate(values["name"])
+            register = Register(agency_id=agency_id, name=values["name"], start_number=values["start_number"],
+                                next_number=values["start_number"], opened_on=values["opened_on"],
+                                closes_on=values["closes_on"], closed=values.get("closed", False))
+            session.add(register)
     except IntegrityError:
-        session.rollback()
         raise _duplicate(values["name"]) from None
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     return register
 
 
@@ -273,52 +267,45 @@ def _entry_bounds(session: Session, register_id: int) -> tuple[int, datetime | N
 def update_register(system, actor: User, register_id: int, body: dict) -> Register:
     agency_id = require_manager(actor)
     values = RegisterInput.parse(body, partial=True).values
-    session = system.db.session()
     try:
-        register = lock_register(session, register_id)
-        if register is None or register.agency_id != agency_id:
-            raise NotFound("Không có sổ chứng thực này.", code="unknown_register")
-        count, first, last = _entry_bounds(session, register.id)
-        used = count > 0 or register.next_number != register.start_number
-        if used:
-            if "start_number" in values and values["start_number"] != register.start_number:
-                raise Conflict(f"Sổ {register.full_name} đã cấp {count} số chứng thực: không sửa được số bắt đầu.",
-                               code="register_not_empty", details={"fields": {"start_number": "locked"}})
-            if "name" in values and values["name"] != register.name:
-                raise Conflict(f"Sổ {register.full_name} đã cấp {count} số chứng thực: tên sổ đã in trên các bản "
-                               "sao nên không sửa được.", code="register_not_empty",
-                               details={"fields": {"name": "locked"}})
-        opened_on = values.get("opened_on", register.opened_on)
-        closes_on = values.get("closes_on", register.closes_on)
-        _check_dates(opened_on, closes_on)
-        if first is not None and opened_on > today_vn(first):
-            raise _invalid("opened_on", f"Sổ đã có số chứng thực cấp ngày {today_vn(first):%d/%m/%Y}: ngày mở sổ "
-                                        "không được sau ngày đó.")
-        if last is not None and closes_on < today_vn(last):
-            raise _invalid("closes_on", f"Sổ đã có số chứng thực cấp ngày {today_vn(last):%d/%m/%Y}: ngày đóng sổ "
-                                        "không được trước ngày đó.")
-        if "name" in values and _name_taken(session, agency_id, values["name"], except_id=register.id):
-            raise _duplicate(values["name"])
-        for field, value in values.items():
-            setattr(register, field, value)
-        if "start_number" in values and not used:
-            register.next_number = values["start_number"]
-        session.commit()
+        with unit_of_work(system) as session:
+            register = lock_register(session, register_id)
+            if register is None or register.agency_id != agency_id:
+                raise NotFound("Không có sổ chứng thực này.", code="unknown_register")
+            count, first, last = _entry_bounds(session, register.id)
+            used = count > 0 or register.next_number != register.start_number
+            if used:
+                if "start_number" in values and values["start_number"] != register.start_number:
+                    raise Conflict(f"Sổ {register.full_name} đã cấp {count} số chứng thực: không sửa được số "
+                                   "bắt đầu.", code="register_not_empty",
+                                   details={"fields": {"start_number": "locked"}})
+                if "name" in values and values["name"] != register.name:
+                    raise Conflict(f"Sổ {register.full_name} đã cấp {count} số chứng thực: tên sổ đã in trên các bản "
+                                   "sao nên không sửa được.", code="register_not_empty",
+                                   details={"fields": {"name": "locked"}})
+            opened_on = values.get("opened_on", register.opened_on)
+            closes_on = values.get("closes_on", register.closes_on)
+            _check_dates(opened_on, closes_on)
+            if first is not None and opened_on > today_vn(first):
+                raise _invalid("opened_on", f"Sổ đã có số chứng thực cấp ngày {today_vn(first):%d/%m/%Y}: "
+                                            "ngày mở sổ không được sau ngày đó.")
+            if last is not None and closes_on < today_vn(last):
+                raise _invalid("closes_on", f"Sổ đã có số chứng thực cấp ngày {today_vn(last):%d/%m/%Y}: "
+                                            "ngày đóng sổ không được trước ngày đó.")
+            if "name" in values and _name_taken(session, agency_id, values["name"], except_id=register.id):
+                raise _duplicate(values["name"])
+            for field, value in values.items():
+                setattr(register, field, value)
+            if "start_number" in values and not used:
+                register.next_number = values["start_number"]
         return register
     except IntegrityError:
-        session.rollback()
         raise _duplicate(values.get("name", "")) from None
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def delete_register(system, actor: User, register_id: int) -> None:
     agency_id = require_manager(actor)
-    session = system.db.session()
-    try:
+    with unit_of_work(system) as session:
         register = lock_register(session, register_id)
         if register is None or register.agency_id != agency_id:
             raise NotFound("Không có sổ chứng thực này.", code="unknown_register")
@@ -328,12 +315,6 @@ def delete_register(system, actor: User, register_id: int) -> None:
             raise Conflict(f"Sổ {register.full_name} đã cấp {count} số chứng thực: chỉ xóa được sổ còn trống.",
                            code="register_not_empty")
         session.delete(register)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # -- read models ----------------------------------------------------------------------------------------

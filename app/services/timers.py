@@ -27,7 +27,7 @@ from app.engine.runtime import FINAL_STATUSES, StepContext
 from app.adapters.models import Dossier, HumanTask, Notification, SchedulerClaim, User
 from app.services.administration.calendars import calendars_by_agency
 from app.domain.calendar import VN_TZ, WorkingCalendar
-from app.services.dossiers.handling import unit_of_work
+from app.services.unit_of_work import unit_of_work
 from app.services.queries.due import NOT_RUNNING, duration_text, soon_threshold
 from app.services.queries.roster import OPEN_TASK_COLUMNS, OpenTask, Roster, as_open_tasks
 

@@ -11,6 +11,7 @@ from app.errors import Conflict, Unprocessable
 from app.adapters.models import ROLES, Agency, User, UserRole
 from app.adapters.security import hash_password
 from app.domain.calendar import VN_TZ
+from app.services.unit_of_work import unit_of_work
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -51,7 +52,7 @@ def register_citizen(system, body: dict) -> User:
     email = str(body.get("email") or "").strip()
     if not EMAIL_RE.match(email):
         raise _invalid("email", "Địa chỉ email không hợp lệ.")
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         clash = session.scalar(select(User).where(or_(User.username == username, User.id_number == id_number)))
         if clash is not None:
             field = "username" if clash.username == username else "id_number"
@@ -94,7 +95,7 @@ def authenticate(system, username: object, password: object) -> User:
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         raise Unauthorized("Cần nhập tên đăng nhập và mật khẩu.", code="missing_credentials")
     now = clock.now()
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         user = session.scalar(select(User).where(User.username == username.strip().lower()))
         if user is None or not user.active:
             raise Unauthorized("Sai tên đăng nhập hoặc mật khẩu.", code="invalid_credentials")

@@ -33,7 +33,7 @@ from app.adapters.models import (
 from app.adapters.security import hash_password
 from app.services.administration.accounts import EMAIL_RE, PHONE_RE, USERNAME_RE
 from app.services.queries.directory import agency_ref_matches, find_agency, find_user
-from app.services.dossiers.handling import unit_of_work
+from app.services.unit_of_work import unit_of_work
 from app.domain.procedures import LEVEL_NAMES, ROLE_NAMES
 
 AGENCY_CODE_RE = re.compile(r"^[A-Z0-9]{1,5}(\.[A-Z0-9]{1,5}){0,5}$")

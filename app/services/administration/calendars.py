@@ -21,6 +21,7 @@ from app.domain.calendar import (
     default_calendar,
 )
 from app.services.queries.directory import find_agency
+from app.services.unit_of_work import unit_of_work
 
 DEFAULT_SCOPE = "default"
 
@@ -97,7 +98,7 @@ def save_config(system, actor: User, agency_ref: str | None, config) -> dict:
         raise Forbidden("Chỉ quản trị viên mới thay đổi được lịch làm việc.")
     clean = validate_config(config)
     now = clock.now()
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         agency = find_agency(session, agency_ref) if agency_ref else None
         scope = agency_scope(agency.id) if agency else DEFAULT_SCOPE
         row = session.scalar(select(AgencyCalendar).where(AgencyCalendar.scope == scope).with_for_update())
@@ -113,7 +114,7 @@ def reset_config(system, actor: User, agency_ref: str | None) -> dict:
     """Drop an agency's own calendar (it follows the default again), or the stored default."""
     if not actor.has_role("admin"):
         raise Forbidden("Chỉ quản trị viên mới thay đổi được lịch làm việc.")
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         agency = find_agency(session, agency_ref) if agency_ref else None
         scope = agency_scope(agency.id) if agency else DEFAULT_SCOPE
         row = session.scalar(select(AgencyCalendar).where(AgencyCalendar.scope == scope))

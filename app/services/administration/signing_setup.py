@@ -19,6 +19,7 @@ from app.domain.calendar import VN_TZ
 from app.services.queries.directory import find_agency, find_user
 from app.adapters.keys import credential_view, expiry_state
 from app.services.registers import today_vn, usable_registers
+from app.services.unit_of_work import unit_of_work
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_IMAGE_PIXELS = 16_000_000
@@ -128,7 +129,7 @@ def _agency_for(session: Session, actor: User, ref: str) -> Agency:
 def set_signature_image(system, actor: User, username: str, data: bytes | None) -> ImageInfo:
     info = check_image(data, SIGNATURE)
     sha = system.files.put(data)
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         signer = _signer_for(session, actor, username)
         signer.signature_image_sha256 = sha
     return info
@@ -137,7 +138,7 @@ def set_signature_image(system, actor: User, username: str, data: bytes | None) 
 def set_seal_image(system, actor: User, agency_ref: str, data: bytes | None) -> ImageInfo:
     info = check_image(data, SEAL)
     sha = system.files.put(data)
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         agency = _agency_for(session, actor, agency_ref)
         agency.seal_image_sha256 = sha
     return info
@@ -161,7 +162,7 @@ def seal_image(system, actor: User, agency_ref: str) -> bytes:
 
 
 def upload_signer_credential(system, actor: User, username: str, data: bytes | None, passphrase: str | None) -> dict:
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         signer = _signer_for(session, actor, username)
         row = system.keys.register_pkcs12(session, data or b"", passphrase or "", kind="signer", user=signer,
                                           uploaded_by=actor.username)
@@ -169,7 +170,7 @@ def upload_signer_credential(system, actor: User, username: str, data: bytes | N
 
 
 def upload_seal_credential(system, actor: User, agency_ref: str, data: bytes | None, passphrase: str | None) -> dict:
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         agency = _agency_for(session, actor, agency_ref)
         row = system.keys.register_pkcs12(session, data or b"", passphrase or "", kind="seal", agency=agency,
                                           uploaded_by=actor.username)

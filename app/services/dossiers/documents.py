@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.adapters.models import CitizenDocument, Document, Dossier, User
+from app.services.unit_of_work import unit_of_work
 
 ORIGINAL, CERTIFIED_COPY = "original", "certified_copy"
 KINDS = (ORIGINAL, CERTIFIED_COPY)
@@ -153,8 +154,6 @@ def document_file(system, user: User, document_id: int) -> tuple[bytes, str]:
 
 def delete_document(system, user: User, document_id: int) -> None:
     """Remove a document from the store; the dossier's own copy (and the file) stays."""
-    from app.services.dossiers.handling import unit_of_work
-
     require_store(user)
     with unit_of_work(system) as session:
         session.delete(own_document(session, user, document_id))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 import signing
 
 from app import clock
-from app.adapters.db import commit, lock_dossier, next_counter
+from app.adapters.db import lock_dossier, next_counter
 from app.engine.audit import append_event
 from app.engine.runtime import StepContext
 from app.errors import (
@@ -25,6 +24,7 @@ from app.errors import (
     UnsupportedMediaType,
 )
 from app.adapters.models import Agency, Document, Dossier, Event, HumanTask, Register, User, UserRole
+from app.services.unit_of_work import unit_of_work
 from app.services.dossiers import documents as citizen_documents
 from app.domain.access import can_view_dossier, may_work
 from app.services.administration.accounts import PHONE_RE
@@ -44,21 +44,6 @@ POSTAL_ADDRESS_MIN, POSTAL_ADDRESS_MAX = 10, 500
 # Supplement and rework loops deepen SpiffWorkflow's task tree; bound them well below where it breaks (~200).
 MAX_LOOP_ROUNDS = 60
 LOOPING_DECISIONS = {("intake", "supplement"), ("review_sign", "reject")}
-
-
-@contextmanager
-def unit_of_work(system):
-    """A session whose transaction commits on success (`db.commit`: in one round trip on PostgreSQL when it can)
-    and rolls back on any error."""
-    session = system.db.session()
-    try:
-        yield session
-        commit(session)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def inspect_upload(system, data: bytes | None):

@@ -26,6 +26,7 @@ from app.engine.runtime import FINAL_STATUSES
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.adapters.models import Dossier, Payment, User
 from app.domain.calendar import VN_TZ
+from app.services.unit_of_work import unit_of_work
 
 STATUS_NAMES = {"pending": "Đang chờ thanh toán", "paid": "Đã thanh toán", "failed": "Thanh toán không thành công"}
 
@@ -109,7 +110,7 @@ def start_online_payment(system, user: User, code: str) -> tuple[Payment, bool]:
     """The owner starts paying the fee online. A pending payment of the same amount is reused."""
     now = clock.now()
     provider = provider_for(system)
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         dossier = lock_dossier(session, code)  # first statement: the lock (SQLite takes the write lock here)
         if dossier is None or dossier.applicant_id != user.id:
             raise NotFound("Không có hồ sơ này.", code="unknown_dossier")
@@ -145,7 +146,7 @@ def apply_result(system, result: ProviderResult) -> Payment:
         if payment is None:
             raise NotFound("Không có giao dịch thanh toán này.", code="unknown_payment")
         code = payment.dossier.code
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         dossier = lock_dossier(session, code)
         payment = session.scalars(select(Payment).where(Payment.reference == result.reference)
                                   .execution_options(populate_existing=True)).one()
@@ -172,7 +173,7 @@ def apply_result(system, result: ProviderResult) -> Payment:
 def record_counter_payment(system, officer: User, code: str) -> Payment:
     """The one-stop officer records the fee received at the counter."""
     now = clock.now()
-    with system.db.session() as session, session.begin():
+    with unit_of_work(system) as session:
         dossier = lock_dossier(session, code)
         if dossier is None or not (officer.agency_id == dossier.agency_id and officer.has_role("one_stop")):
             if dossier is not None and officer.agency_id == dossier.agency_id:

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from app import clock
 from app.errors import Conflict, NotFound, Unprocessable
 from app.adapters.models import Dossier, Rating, User
+from app.services.unit_of_work import unit_of_work
 
 MAX_COMMENT = 2000
 STAR_NAMES = {1: "Rất không hài lòng", 2: "Không hài lòng", 3: "Bình thường", 4: "Hài lòng", 5: "Rất hài lòng"}
@@ -31,23 +32,21 @@ def rate_dossier(system, user: User, code: str, stars: object, comment: object =
     comment = str(comment or "").strip() or None
     if comment and len(comment) > MAX_COMMENT:
         raise _invalid("comment", f"Ý kiến tối đa {MAX_COMMENT} ký tự.")
-    with system.db.session() as session:
-        dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-        if dossier is None or dossier.applicant_id != user.id:
-            raise NotFound("Không có hồ sơ này.", code="unknown_dossier")
-        if dossier.status != "returned":
-            raise Conflict("Chỉ đánh giá được hồ sơ đã trả kết quả.", code="not_returned")
-        if session.scalar(select(Rating.id).where(Rating.dossier_id == dossier.id)) is not None:
-            raise Conflict("Bạn đã đánh giá hồ sơ này.", code="already_rated")
-        rating = Rating(dossier_id=dossier.id, user_id=user.id, stars=stars, comment=comment,
-                        created_at=clock.now())
-        session.add(rating)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            raise Conflict("Bạn đã đánh giá hồ sơ này.", code="already_rated") from None
-        return rating
+    try:
+        with unit_of_work(system) as session:
+            dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+            if dossier is None or dossier.applicant_id != user.id:
+                raise NotFound("Không có hồ sơ này.", code="unknown_dossier")
+            if dossier.status != "returned":
+                raise Conflict("Chỉ đánh giá được hồ sơ đã trả kết quả.", code="not_returned")
+            if session.scalar(select(Rating.id).where(Rating.dossier_id == dossier.id)) is not None:
+                raise Conflict("Bạn đã đánh giá hồ sơ này.", code="already_rated")
+            rating = Rating(dossier_id=dossier.id, user_id=user.id, stars=stars, comment=comment,
+                            created_at=clock.now())
+            session.add(rating)
+    except IntegrityError:
+        raise Conflict("Bạn đã đánh giá hồ sơ này.", code="already_rated") from None
+    return rating
 
 
 def rating_of(session, dossier: Dossier) -> Rating | None:

@@ -21,7 +21,7 @@ from app.engine.runtime import FINAL_STATUSES, StepContext
 from app.errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
 from app.adapters.models import Agency, Dossier, Event, ProcessActivation, ProcessDryRun, ProcessVersion, User, UserRole
 from app.domain.calendar import VN_TZ
-from app.services.dossiers.handling import unit_of_work
+from app.services.unit_of_work import unit_of_work
 from app.domain.task_forms import validate_form
 from app.services.dossiers.operators import OPERATORS
 from app.services.routing.versions import activate as set_active
