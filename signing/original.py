@@ -16,6 +16,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import ObjStreamRef, read_object_header
 from pyhanko.sign.fields import enumerate_sig_fields
 
+from .active_content import remove_active_content
 from .errors import InvalidPdf
 
 __all__ = ["DEFAULT_MAX_BYTES", "OriginalInfo", "inspect_original"]
@@ -45,7 +46,16 @@ class OriginalInfo:
     """Number of pages of the original."""
 
     repaired: bool
-    """``True`` when :attr:`pdf` is a rewritten copy of the upload."""
+    """``True`` when the upload's cross-reference data was broken and :attr:`pdf` is a rewritten copy."""
+
+    active_content_removed: tuple[str, ...] = ()
+    """What was taken out of the upload before signing (PDF names such as ``/JavaScript``, ``/Launch``,
+    ``/EmbeddedFiles``; see :data:`signing.active_content.ACTIVE_KEYS`); empty when the file had none."""
+
+    @property
+    def rewritten(self) -> bool:
+        """``True`` when :attr:`pdf` differs from the upload (repaired, or active content removed)."""
+        return self.repaired or bool(self.active_content_removed)
 
 
 class _Unreadable(Exception):
@@ -66,8 +76,10 @@ def inspect_original(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Origina
 
     A PDF whose cross-reference data is broken (common with scanners and
     simple PDF writers) is rewritten once, with pypdf or else qpdf, and the
-    rewritten bytes are returned with ``repaired=True``.  The upload itself
-    is never modified.
+    rewritten bytes are returned with ``repaired=True``.  Active content
+    (scripts, launch and data actions, embedded files, rich media, XFA) is
+    removed and named in ``active_content_removed``.  The upload itself is
+    never modified.
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
@@ -90,7 +102,7 @@ def inspect_original(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Origina
 
     try:
         pages = _strict_check(data)
-        return OriginalInfo(pdf=data, pages=pages, repaired=False)
+        return _without_active_content(OriginalInfo(pdf=data, pages=pages, repaired=False))
     except _Unreadable as exc:
         logger.info("original needs repair: %s", exc)
 
@@ -100,7 +112,24 @@ def inspect_original(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Origina
     if result is None:
         raise InvalidPdf("not_pdf", "The PDF file is damaged and could not be repaired.")
     repaired, pages = result
-    return OriginalInfo(pdf=repaired, pages=pages, repaired=True)
+    return _without_active_content(OriginalInfo(pdf=repaired, pages=pages, repaired=True))
+
+
+def _without_active_content(info: OriginalInfo) -> OriginalInfo:
+    """The same original with scripts, launch and data actions, embedded files, rich media and XFA removed."""
+    try:
+        cleaned, removed = remove_active_content(info.pdf)
+    except Exception as exc:  # pypdf could not walk a file pyHanko reads: refuse rather than sign unchecked
+        logger.info("active content check failed: %s", exc)
+        raise InvalidPdf("not_pdf", "The PDF file could not be checked for scripts and attachments.") from None
+    if not removed:
+        return info
+    try:
+        pages = _strict_check(cleaned)
+    except _Unreadable:
+        raise InvalidPdf("not_pdf", "The PDF file could not be rewritten without its scripts and attachments.") \
+            from None
+    return OriginalInfo(pdf=cleaned, pages=pages, repaired=info.repaired, active_content_removed=removed)
 
 
 def _mib(n: int) -> str:

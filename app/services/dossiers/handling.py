@@ -219,7 +219,7 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
         upload, filename = filing_source(system, session, actor, fields, upload, filename)
     info = inspect_upload(system, upload)
     uploaded_sha = system.files.put(upload)
-    usable_sha = system.files.put(info.pdf) if info.repaired else uploaded_sha
+    usable_sha = system.files.put(info.pdf) if info.rewritten else uploaded_sha
     fee = fee_for(info.pages, values["copies"])
     now = clock.now()
     try:
@@ -248,15 +248,17 @@ def submit_dossier(system, actor: User, fields: dict, upload: bytes | None, file
             if citizen_documents.saves_original_at_filing(actor):
                 citizen_documents.save_original(session, actor, dossier, uploaded_sha, len(upload), info.pages,
                                                 filename, now)
-            if info.repaired:
-                session.add(Document(dossier_id=dossier.id, kind="original_repaired", sha256=usable_sha,
-                                     size=len(info.pdf), pages=info.pages, filename=f"repaired-{filename}"[:255],
+            if info.rewritten:
+                kind = "original_cleaned" if info.active_content_removed else "original_repaired"
+                session.add(Document(dossier_id=dossier.id, kind=kind, sha256=usable_sha,
+                                     size=len(info.pdf), pages=info.pages, filename=f"{kind[9:]}-{filename}"[:255],
                                      created_at=now))
             role = "citizen" if actor.has_role("citizen") else "one_stop"
             append_event(session, dossier, at=now, actor=actor.username, role=role, kind="submitted", data={
                 "agency": agency.code, "procedure": dossier.procedure, "document_type": dossier.document_type,
                 "copies": dossier.copies, "delivery": dossier.delivery, "payment": dossier.payment,
                 "fee": fee.as_dict(), "original_sha256": uploaded_sha, "repaired": info.repaired,
+                "active_content_removed": list(info.active_content_removed),
                 "walk_in": role == "one_stop",
             })
             system.engine.start(_step(system, session, dossier, actor, role, now),

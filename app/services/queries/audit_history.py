@@ -20,6 +20,7 @@ from app.domain.procedures import ROLE_NAMES
 DOCUMENT_KINDS = {
     "original": "Bản scan bản chính",
     "original_repaired": "Bản chính (đã sửa cấu trúc PDF)",
+    "original_cleaned": "Bản chính (đã gỡ mã lệnh, tệp đính kèm)",
     "supplement": "Bản bổ sung",
     "signed_copy": "Bản sao đã ký",
     "certified_copy": "Bản sao điện tử có chứng thực",

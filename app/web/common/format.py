@@ -23,6 +23,7 @@ STATUS_NAMES = {
 DOCUMENT_NAMES = {
     "original": "Bản scan bản chính",
     "original_repaired": "Bản scan bản chính (đã sửa lỗi cấu trúc PDF)",
+    "original_cleaned": "Bản scan bản chính (đã gỡ mã lệnh, tệp đính kèm)",
     "supplement": "Bản scan bổ sung",
     "corrected_original": "Bản scan đã sửa (trình ký lại)",
     "signed_copy": "Bản sao đã ký (chờ đóng dấu)",
