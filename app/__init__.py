@@ -8,6 +8,8 @@ from app.config import Settings
 from app.errors import AppError
 from app.adapters.security import TokenIssuer
 from app.system import System
+from app.web.common import headers
+from app.web.common.urls import BoundedIntConverter
 
 
 def create_app(settings: Settings | None = None, system: System | None = None) -> Flask:
@@ -16,6 +18,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = BoundedIntConverter
+    headers.install(app, settings.public_base_url)
     system = system or System(settings)
     app.extensions["certcopy"] = system
     app.extensions["certcopy_tokens"] = TokenIssuer(settings.secret_key, settings.token_hours)
@@ -102,9 +106,11 @@ def _register_error_handlers(app: Flask) -> None:
         if exc.code == 413:
             limit = app.extensions["certcopy"].settings.max_upload_bytes // (1024 * 1024)
             message = f"Tệp vượt quá dung lượng cho phép ({limit} MB)."
+        # Allow on a 405, WWW-Authenticate on a 401: the headers the status promises
+        kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if request.path.startswith("/api/"):
-            return jsonify(error_body(codes.get(exc.code, "http_error"), message)), exc.code
+            return jsonify(error_body(codes.get(exc.code, "http_error"), message)), exc.code, kept
         titles = {400: "Yêu cầu không hợp lệ", 403: "Không có quyền truy cập", 404: "Không tìm thấy trang",
                   405: "Thao tác không được hỗ trợ", 413: "Tệp quá lớn"}
         return render_template("error.html", title=titles.get(exc.code, exc.name), message=message,
-                               status=exc.code), exc.code
+                               status=exc.code), exc.code, kept
