@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.adapters.spreadsheets import text_safe_row
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from app.adapters.models import STAFF_ROLES, Agency, Dossier, Register, RegisterEntry, User
 from app.domain.calendar import VN_TZ
@@ -383,11 +384,11 @@ def export_xlsx(session: Session, register: Register) -> bytes:
     sheet = book.active
     sheet.title = "Sổ chứng thực"
     current = current_number(register)
-    sheet.append(["Tên sổ chứng thực", register.full_name])
+    sheet.append(text_safe_row(sheet, ["Tên sổ chứng thực", register.full_name]))
     sheet.merge_cells("B1:E1")
     sheet.append(["Số bắt đầu", number_label(register.start_number), "Số hiện tại", number_label(current)])
     sheet.append(["Ngày mở sổ", register.opened_on, "Ngày đóng sổ", register.closes_on])
-    sheet.append(["Cơ quan quản lý sổ chứng thực", register.agency.name])
+    sheet.append(text_safe_row(sheet, ["Cơ quan quản lý sổ chứng thực", register.agency.name]))
     sheet.merge_cells("B4:E4")
     sheet.append([])
     sheet.append(["Thông tin chứng thực trong sổ"])
@@ -404,8 +405,8 @@ def export_xlsx(session: Session, register: Register) -> bytes:
         cell.font, cell.fill, cell.border = bold, header_fill, box
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     for stt, entry in enumerate(entries_of(session, register), start=1):
-        sheet.append([stt, entry.applicant_name, entry.document_type, number_label(entry.number),
-                      today_vn(entry.certified_at)])
+        sheet.append(text_safe_row(sheet, [stt, entry.applicant_name, entry.document_type,
+                                           number_label(entry.number), today_vn(entry.certified_at)]))
         row = sheet[sheet.max_row]
         for cell in row:
             cell.border, cell.alignment = box, wrap

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import func, select
 
+from app.adapters.spreadsheets import csv_value, text_safe_row
 from app.engine.audit import EVENT_KINDS
 from app.errors import BadRequest, Unprocessable
 from app.adapters.models import Agency, Dossier, Event, ProcessVersion
@@ -150,19 +151,12 @@ def _export_rows(session, f: EventFilter):
                event.task or "", json.dumps(event.data, ensure_ascii=False, sort_keys=True), version, event.hash]
 
 
-def _cell(value):
-    """Text that a spreadsheet would run as a formula is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def to_csv(session, f: EventFilter) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(COLUMNS)
     for row in _export_rows(session, f):
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_value(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV with Vietnamese intact
 
 
@@ -178,7 +172,7 @@ def to_xlsx(session, f: EventFilter) -> bytes:
         header.append(cell)
     sheet.append(header)
     for row in _export_rows(session, f):
-        sheet.append([_cell(v) for v in row])
+        sheet.append(text_safe_row(sheet, row))
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

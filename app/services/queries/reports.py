@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.adapters.spreadsheets import text_safe_row
 from app.errors import Forbidden, Unprocessable
 from app.adapters.models import Agency, Dossier, User
 from app.services.administration.calendars import calendar_for
@@ -315,7 +316,7 @@ def report_xlsx(report: Report) -> bytes:
 def _stats_row(sheet, head: list, stats: AgencyStats, box, bold: bool = False) -> None:
     from openpyxl.styles import Alignment, Font
 
-    sheet.append([*head, *[getattr(stats, key) for key, _, _ in COLUMNS]])
+    sheet.append(text_safe_row(sheet, [*head, *[getattr(stats, key) for key, _, _ in COLUMNS]]))
     cells = sheet[sheet.max_row]
     for cell in cells:
         cell.border = box
