@@ -8,6 +8,7 @@ import io
 import pytest
 import signing
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 from sqlalchemy import select
 
 from app.adapters.models import Document, Dossier, Event
@@ -23,7 +24,8 @@ FIELDS = {"procedure": "2.000815", "document_type": "Bằng tốt nghiệp", "co
 def armed_pdf(pages: int = 2) -> bytes:
     """A scan carrying a script that runs when the file opens: the filing keeps it and certifies a cleaned copy."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(pages))))
-    writer.add_js("app.alert('x');")
+    writer.root_object[NameObject("/OpenAction")] = DictionaryObject({
+        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('x')")})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
