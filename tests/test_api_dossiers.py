@@ -256,7 +256,7 @@ def test_supplement_loop_replaces_the_scan(api, system):
 
 
 def test_loops_are_bounded(api, monkeypatch):
-    from app.services.dossiers import handling as dossiers
+    from app.services.dossiers import tasks as dossiers
 
     monkeypatch.setattr(dossiers, "MAX_LOOP_ROUNDS", 2)
     code = api.file_dossier().get_json()["code"]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.errors import Unprocessable
 from app.adapters.models import Document, Dossier, Event, HumanTask
 from app.replay import make_pdf
-from app.services.dossiers.handling import postal_details, postal_tracking_at_return
+from app.domain.postal import postal_details, postal_tracking_at_return
 from tests.test_citizen_api import _return_dossier
 from tests.test_citizen_pages import Browser, _details, _filing, hidden, text
 from tests.test_staff_pages import Staff, complete, pdf_text, task_id, walk_in

@@ -18,7 +18,7 @@ from app import create_app
 from app.config import Settings
 from app.adapters.models import Agency, Dossier, HumanTask, Register, RegisterEntry, User
 from app.replay import make_pdf
-from app.services.dossiers import handling as dossier_service
+from app.services.dossiers import filing, tasks as dossier_service
 from app.system import System
 from tests.conftest import requires_pg
 
@@ -61,7 +61,7 @@ def prepare_awaiting_seal(system, count: int, slug: str = "pcc1") -> list[str]:
     pdf = make_pdf(1)
     fields = {"agency": slug, "procedure": "2.000815", "document_type": "Giấy khai sinh", "copies": "1",
               "delivery": "online", "payment": "counter", "declaration": "true"}
-    codes = [dossier_service.submit_dossier(system, citizen, fields, pdf)[0].code for _ in range(count)]
+    codes = [filing.file_dossier(system, citizen, fields, pdf)[0].code for _ in range(count)]
     for code in codes:
         dossier_service.complete_task(system, one_stop, _task_id(system, code, "intake"), {"decision": "accept"})
         dossier_service.complete_task(system, leader, _task_id(system, code, "assign"), {"signer": signer.username})

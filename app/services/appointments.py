@@ -22,9 +22,10 @@ from app.adapters.models import Agency, Appointment, AppointmentSlot, Dossier, U
 from app.services.administration.calendars import calendar_for
 from app.domain.calendar import VN_TZ
 from app.domain.codes import appointment_code
+from app.services.dossiers.filing import FiledDossier, file_dossier, filed_view
 from app.services.queries.directory import agency_by_ref
 from app.domain.procedures import PROCEDURES
-from app.services.unit_of_work import unit_of_work
+from app.services.unit_of_work import reading, unit_of_work
 
 SLOT_STARTS = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
 DEFAULT_CAPACITY = 3
@@ -332,17 +333,16 @@ def cancel(system, user: User, code: str) -> Appointment:
 
 
 def convert_to_dossier(system, staff: User, code: str, fields: dict, upload: bytes | None,
-                       filename: str = "original.pdf") -> tuple[Dossier, bool]:
-    """The citizen came with the original: the one-stop officer scans it and files the dossier (started at intake).
+                       filename: str = "original.pdf") -> tuple[FiledDossier, bool]:
+    """The citizen came with the original: the one-stop officer scans it and files the dossier (started at intake),
+    and the appointment is marked converted in the same unit of work.
 
     Idempotent: the dossier's idempotency key is the appointment's code, so a repeat returns the same dossier."""
-    from app.services.dossiers.handling import submit_dossier
-
-    with system.db.session() as session:
+    with reading(system) as session:
         appointment = visible_appointment(session, staff, code)
         _check_manager(staff, appointment, CONVERT_ROLES, "tiếp nhận hồ sơ từ")
         if appointment.status == "converted" and appointment.dossier is not None:
-            return appointment.dossier, False
+            return filed_view(session, appointment.dossier), False
         if appointment.status not in ACTIVE:
             raise Conflict(f"Lịch hẹn {code} {STATUS_NAMES[appointment.status].lower()}.",
                            code="appointment_not_active")
@@ -354,13 +354,12 @@ def convert_to_dossier(system, staff: User, code: str, fields: dict, upload: byt
             "declaration": fields.get("declaration", ""),
             "postal_address": fields.get("postal_address") or "", "postal_phone": fields.get("postal_phone") or "",
         }
-    dossier, created = submit_dossier(system, staff, filing, upload, filename=filename,
-                                      idempotency_key=f"appointment:{appointment.code}")
-    with unit_of_work(system) as session:
-        session.execute(update(Appointment).where(Appointment.id == appointment.id,
-                                                  Appointment.status.in_(ACTIVE))
-                        .values(status="converted", dossier_id=dossier.id))
-    return dossier, created
+
+    def mark_converted(session: Session, dossier: Dossier) -> None:
+        _still(session, appointment, status="converted", dossier_id=dossier.id)
+
+    return file_dossier(system, staff, filing, upload, filename, idempotency_key=f"appointment:{appointment.code}",
+                        also=mark_converted)
 
 
 def send_reminders(system, now: datetime | None = None) -> int:

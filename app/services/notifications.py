@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.adapters.db import queue_insert
 from app.adapters.models import Appointment, Dossier, HumanTask, Notification, OutboxMessage, User
 from app.domain.calendar import VN_TZ
 from app.services.queries.roster import Roster
+from app.services.unit_of_work import unit_of_work
 
 TEMPLATES = {
     "supplement_requested": "Hồ sơ {code} cần bổ sung: {reason}",
@@ -164,3 +165,26 @@ class Notifier:
         return self.tell_person(session, user=citizen, email=citizen.email, phone=citizen.phone, message=message,
                                 subject=subject, now=now, dedup=f"{appointment.code}:{dedup}",
                                 link=f"{self.settings.public_base_url}/cong-dan/lich-hen")
+
+
+# -- reading them ----------------------------------------------------------------------------------------------
+def mark_all_read(system, user: User, now: datetime) -> int:
+    """Mark every unread notification of the user read; how many were."""
+    with unit_of_work(system) as session:
+        return session.execute(update(Notification).where(Notification.user_id == user.id,
+                                                          Notification.read_at.is_(None))
+                               .values(read_at=now)).rowcount
+
+
+def read_latest(system, user: User, now: datetime, limit: int = 100) -> list[dict]:
+    """The user's latest notifications ({id, message, created_at, read, code}), as they were before this reading,
+    which marks them all read."""
+    with unit_of_work(system) as session:
+        rows = session.execute(
+            select(Notification, Dossier.code).outerjoin(Dossier, Notification.dossier_id == Dossier.id)
+            .where(Notification.user_id == user.id).order_by(Notification.id.desc()).limit(limit)).all()
+        items = [{"id": n.id, "message": n.message, "created_at": n.created_at, "read": n.read_at is not None,
+                  "code": code} for n, code in rows]
+        session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                        .values(read_at=now))
+    return items

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app import clock
 from app.adapters.spreadsheets import text_safe_row
@@ -23,7 +23,7 @@ from app.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from app.adapters.models import STAFF_ROLES, Agency, Dossier, Register, RegisterEntry, User
 from app.domain.calendar import VN_TZ
 from app.services.queries.directory import agency_ref_matches
-from app.services.unit_of_work import unit_of_work
+from app.services.unit_of_work import reading, unit_of_work
 
 SUFFIX = "-SCTĐT/BS"
 NUMBER_SUFFIX = "/ĐT"
@@ -346,8 +346,10 @@ def entry_view(entry: RegisterEntry, stt: int, dossier_code: str | None = None) 
             "signer": entry.signer_name, "dossier": dossier_code}
 
 
-def register_view(session: Session, register: Register, today: date, with_entries: bool = False) -> dict:
-    count = session.scalar(select(func.count(RegisterEntry.id)).where(RegisterEntry.register_id == register.id))
+def register_view(session: Session, register: Register, today: date, with_entries: bool = False,
+                  entry_count: int | None = None) -> dict:
+    count = entry_count if entry_count is not None else session.scalar(
+        select(func.count(RegisterEntry.id)).where(RegisterEntry.register_id == register.id))
     current = current_number(register)
     view = {
         "id": register.id, "name": register.name, "full_name": register.full_name,
@@ -363,6 +365,38 @@ def register_view(session: Session, register: Register, today: date, with_entrie
                                .where(RegisterEntry.register_id == register.id).order_by(RegisterEntry.number)).all()
         view["entries"] = [entry_view(entry, i, code) for i, (entry, code) in enumerate(rows, start=1)]
     return view
+
+
+def register_list(system, user: User, agency_code: str | None = None, *, usable_only: bool = False,
+                  status: str | None = None) -> list[dict]:
+    """The registers `user` may see (their agency's; every agency's, or one's, for auditors and administrators),
+    the latest opened first; optionally only the usable ones (open, within their dates) or of one status."""
+    query = visible_query(user, agency_code).options(joinedload(Register.agency))
+    today = today_vn()
+    with reading(system) as session:
+        rows = session.scalars(query.order_by(Register.opened_on.desc(), Register.id.desc())).all()
+        counts = dict(session.execute(select(RegisterEntry.register_id, func.count(RegisterEntry.id))
+                                      .where(RegisterEntry.register_id.in_([r.id for r in rows]))
+                                      .group_by(RegisterEntry.register_id)).all()) if rows else {}
+        views = [register_view(session, r, today, entry_count=counts.get(r.id, 0)) for r in rows]
+    if usable_only:
+        views = [v for v in views if v["usable"]]
+    if status:
+        views = [v for v in views if v["status"] == status]
+    return views
+
+
+def register_detail(system, user: User, register_id: int) -> dict:
+    """One register `user` may see, with its entries."""
+    with reading(system) as session:
+        return register_view(session, get_visible(session, user, register_id), today_vn(), with_entries=True)
+
+
+def register_export(system, user: User, register_id: int) -> tuple[bytes, str]:
+    """One register `user` may see as an Excel file: (content, file name)."""
+    with reading(system) as session:
+        register = get_visible(session, user, register_id)
+        return export_xlsx(session, register), export_filename(register)
 
 
 # -- Excel export (the layout of seed 001's report) -----------------------------------------------------

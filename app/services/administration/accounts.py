@@ -11,11 +11,10 @@ from app.errors import Conflict, Unprocessable
 from app.adapters.models import ROLES, Agency, User, UserRole
 from app.adapters.security import hash_password
 from app.domain.calendar import VN_TZ
+from app.domain.contacts import EMAIL_RE, PHONE_RE
 from app.services.unit_of_work import unit_of_work
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE_RE = re.compile(r"^(\+84|0)\d{9,10}$")
 
 
 def _invalid(field: str, message: str) -> Unprocessable:

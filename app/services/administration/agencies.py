@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from app import clock
 from app.adapters.db import lock_dossier
@@ -33,7 +33,7 @@ from app.adapters.models import (
 from app.adapters.security import hash_password
 from app.services.administration.accounts import EMAIL_RE, PHONE_RE, USERNAME_RE
 from app.services.queries.directory import agency_ref_matches, find_agency, find_user
-from app.services.unit_of_work import unit_of_work
+from app.services.unit_of_work import reading, unit_of_work
 from app.domain.procedures import LEVEL_NAMES, ROLE_NAMES
 
 AGENCY_CODE_RE = re.compile(r"^[A-Z0-9]{1,5}(\.[A-Z0-9]{1,5}){0,5}$")
@@ -420,7 +420,7 @@ def release_held_tasks(system, actor: User, user_id: int, roles: set[str]) -> in
 
 def list_users(session: Session, *, agency: str | None = None, role: str | None = None, q: str | None = None,
                include_citizens: bool = False) -> list[User]:
-    query = select(User).outerjoin(Agency, User.agency_id == Agency.id)
+    query = select(User).options(contains_eager(User.agency)).outerjoin(Agency, User.agency_id == Agency.id)
     if agency:
         query = query.where(agency_ref_matches(agency))
     if role:
@@ -431,3 +431,18 @@ def list_users(session: Session, *, agency: str | None = None, role: str | None 
         like = f"%{q.strip()}%"
         query = query.where(or_(User.username.ilike(like), User.full_name.ilike(like)))
     return list(session.scalars(query.order_by(Agency.name.is_(None), Agency.name, User.username).limit(500)))
+
+
+def user_list(system, actor: User, *, agency: str | None = None, role: str | None = None,
+              q: str | None = None) -> list[dict]:
+    """GET /users (administrators): staff users (citizens only with role=citizen)."""
+    require_admin(actor)
+    with reading(system) as session:
+        return [user_view(u) for u in list_users(session, agency=agency, role=role, q=q)]
+
+
+def user_detail(system, actor: User, username: str) -> dict:
+    """GET /users/{username} (administrators)."""
+    require_admin(actor)
+    with reading(system) as session:
+        return user_view(find_user(session, username))

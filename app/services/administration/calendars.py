@@ -21,7 +21,7 @@ from app.domain.calendar import (
     default_calendar,
 )
 from app.services.queries.directory import find_agency
-from app.services.unit_of_work import unit_of_work
+from app.services.unit_of_work import reading, unit_of_work
 
 DEFAULT_SCOPE = "default"
 
@@ -79,6 +79,18 @@ def calendar_view(session: Session, agency: Agency | None) -> dict:
         "updated_at": row.updated_at.isoformat() if row else None,
         "updated_by": row.updated_by if row else None,
     }
+
+
+def readable_calendar(system, user: User, agency_ref: str | None) -> dict:
+    """The calendar view of an agency (or, without `agency_ref`, the default) for a user who may read it: the
+    agency's own staff, administrators and auditors."""
+    with reading(system) as session:
+        agency = find_agency(session, agency_ref) if agency_ref else None
+        if not may_read(user, agency):
+            if agency is None:
+                raise Forbidden("Chỉ quản trị viên hoặc kiểm tra viên mới xem được lịch làm việc mặc định.")
+            raise Forbidden("Bạn chỉ xem được lịch làm việc của cơ quan mình.")
+        return calendar_view(session, agency)
 
 
 def validate_config(config) -> dict:

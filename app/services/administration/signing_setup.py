@@ -19,7 +19,7 @@ from app.domain.calendar import VN_TZ
 from app.services.queries.directory import find_agency, find_user
 from app.adapters.keys import credential_view, expiry_state
 from app.services.registers import today_vn, usable_registers
-from app.services.unit_of_work import unit_of_work
+from app.services.unit_of_work import reading, unit_of_work
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_IMAGE_PIXELS = 16_000_000
@@ -244,3 +244,19 @@ def agency_gaps(session: Session, agency: Agency, now: datetime) -> list[Gap]:
         gaps.append(Gap("no_open_register", "Chưa có sổ chứng thực đang mở (trong thời hạn mở sổ): "
                                             "văn thư cần tạo hoặc mở sổ."))
     return gaps
+
+
+def setup_status(system, user: User, now: datetime) -> dict:
+    """What is still missing before `user` can sign (a signer) or their agency can seal (its signers and clerks):
+    {"signer": [gap…] | None, "agency": [gap…] | None, "ready": no gap blocks}."""
+    body: dict = {"signer": None, "agency": None}
+    with reading(system) as session:
+        if user.has_role("signer"):
+            signer = session.get(User, user.id)
+            body["signer"] = [g.as_dict() for g in signer_gaps(session, signer, now)]
+        if user.agency_id is not None and (user.has_role("clerk") or user.has_role("signer")):
+            agency = session.get(Agency, user.agency_id)
+            body["agency"] = [g.as_dict() for g in agency_gaps(session, agency, now)]
+    body["ready"] = not any(g["severity"] == "block" for gaps in (body["signer"] or [], body["agency"] or [])
+                            for g in gaps)
+    return body

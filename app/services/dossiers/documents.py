@@ -10,11 +10,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.adapters.models import CitizenDocument, Document, Dossier, User
-from app.services.unit_of_work import unit_of_work
+from app.services.unit_of_work import reading, unit_of_work
 
 ORIGINAL, CERTIFIED_COPY = "original", "certified_copy"
 KINDS = (ORIGINAL, CERTIFIED_COPY)
@@ -115,7 +115,8 @@ def require_store(user: User) -> None:
 
 def documents_of(session: Session, user: User, kind: str | None = None) -> list[CitizenDocument]:
     """The user's stored documents, newest first."""
-    query = select(CitizenDocument).where(CitizenDocument.citizen_id == user.id)
+    query = select(CitizenDocument).options(joinedload(CitizenDocument.dossier)).where(
+        CitizenDocument.citizen_id == user.id)
     if kind:
         query = query.where(CitizenDocument.kind == kind)
     return list(session.scalars(query.order_by(CitizenDocument.created_at.desc(), CitizenDocument.id.desc())))
@@ -135,16 +136,17 @@ def document_view(row: CitizenDocument) -> dict:
             "certification_number": row.certification_number, "created_at": row.created_at.isoformat()}
 
 
-def list_documents(system, user: User) -> list[dict]:
+def list_documents(system, user: User, kind: str | None = None) -> list[dict]:
+    """The user's stored documents (of one `kind`, if given), newest first."""
     require_store(user)
-    with system.db.session() as session:
-        return [document_view(row) for row in documents_of(session, user)]
+    with reading(system) as session:
+        return [document_view(row) for row in documents_of(session, user, kind)]
 
 
 def document_file(system, user: User, document_id: int) -> tuple[bytes, str]:
     """The stored PDF and its file name."""
     require_store(user)
-    with system.db.session() as session:
+    with reading(system) as session:
         row = own_document(session, user, document_id)
         sha, filename = row.sha256, row.filename
     if not system.files.exists(sha):

@@ -26,7 +26,8 @@ from app.engine.runtime import FINAL_STATUSES
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.adapters.models import Dossier, Payment, User
 from app.domain.calendar import VN_TZ
-from app.services.unit_of_work import unit_of_work
+from app.services.queries.dossiers import visible_dossier
+from app.services.unit_of_work import reading, unit_of_work
 
 STATUS_NAMES = {"pending": "Đang chờ thanh toán", "paid": "Đã thanh toán", "failed": "Thanh toán không thành công"}
 
@@ -205,3 +206,12 @@ def payment_view(payment: Payment, provider: PaymentProvider | None = None) -> d
     if provider is not None and payment.status == "pending" and payment.provider == provider.name:
         view["pay_url"] = provider.checkout_url(payment)
     return view
+
+
+def payments_for_viewer(system, user: User, code: str) -> dict:
+    """A dossier's fee and its payments, for those who may see the dossier (owner, the agency's staff, auditors)."""
+    provider = provider_for(system)
+    with reading(system) as session:
+        dossier = visible_dossier(session, user, code)
+        rows = [payment_view(p, provider) for p in payments_of(session, dossier)]
+        return {"fee": {"amount_vnd": dossier.fee_amount, "paid": dossier.fee_paid}, "payments": rows}

@@ -7,7 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from app import clock
 from app.errors import Conflict, NotFound, Unprocessable
 from app.adapters.models import Dossier, Rating, User
-from app.services.unit_of_work import unit_of_work
+from app.services.queries.dossiers import visible_dossier
+from app.services.unit_of_work import reading, unit_of_work
 
 MAX_COMMENT = 2000
 STAR_NAMES = {1: "Rất không hài lòng", 2: "Không hài lòng", 3: "Bình thường", 4: "Hài lòng", 5: "Rất hài lòng"}
@@ -56,3 +57,12 @@ def rating_of(session, dossier: Dossier) -> Rating | None:
 def rating_view(rating: Rating) -> dict:
     return {"stars": rating.stars, "label": STAR_NAMES[rating.stars], "comment": rating.comment,
             "created_at": rating.created_at.isoformat()}
+
+
+def rating_for_viewer(system, user: User, code: str) -> dict:
+    """A dossier's rating, for those who may see the dossier (owner, the agency's staff, auditors)."""
+    with reading(system) as session:
+        rating = rating_of(session, visible_dossier(session, user, code))
+        if rating is None:
+            raise NotFound("Hồ sơ chưa được đánh giá.", code="no_rating")
+        return rating_view(rating)

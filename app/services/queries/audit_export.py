@@ -18,6 +18,8 @@ from app.adapters.models import Agency, Dossier, Event, ProcessVersion
 from app.domain.calendar import VN_TZ
 from app.services.queries.directory import agency_ref_matches
 from app.domain.procedures import ROLE_NAMES
+from app.services.queries.views import event_view
+from app.services.unit_of_work import reading
 
 PAGE_SIZE = 50
 MAX_EXPORT_ROWS = 100_000
@@ -176,3 +178,30 @@ def to_xlsx(session, f: EventFilter) -> bytes:
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+# -- reads for callers without a session ------------------------------------------------------------------------
+def search_page(system, f: EventFilter, page: int = 1, page_size: int = PAGE_SIZE) -> tuple[list[dict], int]:
+    """One page of the matching events, newest first, and how many match."""
+    with reading(system) as session:
+        rows, total = search(session, f, page, page_size)
+        return [row_view(r) for r in rows], total
+
+
+def event_list(system, f: EventFilter, page: int = 1, page_size: int = PAGE_SIZE) -> list[dict]:
+    """GET /audit/events: one page of the matching events, oldest first, in the API's event shape with the
+    dossier's code."""
+    with reading(system) as session:
+        rows = session.execute(_query(f).order_by(Event.at, Event.id).offset((page - 1) * page_size)
+                               .limit(page_size)).all()
+        return [{**event_view(event), "dossier": code} for event, code, *_ in rows]
+
+
+def export(system, f: EventFilter, fmt: str) -> tuple[bytes, str]:
+    """The matching events as a file: (content, MIME type); `fmt` is csv or xlsx."""
+    if fmt not in ("csv", "xlsx"):
+        raise BadRequest("Định dạng xuất phải là 'csv' hoặc 'xlsx'.", code="invalid_format")
+    with reading(system) as session:
+        if fmt == "csv":
+            return to_csv(session, f), "text/csv; charset=utf-8"
+        return to_xlsx(session, f), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

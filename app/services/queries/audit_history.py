@@ -8,7 +8,7 @@ from datetime import datetime
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from app.engine.audit import verify_chain
+from app.engine.audit import ChainReport, verify_chain
 from app.services.routing.checks import BPMN_NS, FLOW_NODE_TAGS
 from app.engine.definitions import parse_xml_safely
 from app.errors import NotFound
@@ -16,6 +16,7 @@ from app.adapters.models import Document, Dossier, Event, ProcessVersion
 from app.services.queries.audit_export import KIND_NAMES
 from app.domain.calendar import VN_TZ
 from app.domain.procedures import ROLE_NAMES
+from app.services.unit_of_work import reading
 
 DOCUMENT_KINDS = {
     "original": "Bản scan bản chính",
@@ -160,3 +161,15 @@ def dossier_history(session, system, code: str, now: datetime, as_json: bool = F
     if not as_json:
         history["diagram_xml"] = dossier.process_version.bpmn_xml
     return history
+
+
+def history_of(system, code: str, now: datetime, as_json: bool = False) -> dict:
+    """`dossier_history` read in its own session."""
+    with reading(system) as session:
+        return dossier_history(session, system, code, now, as_json=as_json)
+
+
+def chain_check(system, dossier_code: str | None = None) -> ChainReport:
+    """Recompute the hash chain of every dossier's events (or one dossier's)."""
+    with reading(system) as session:
+        return verify_chain(session, dossier_code)

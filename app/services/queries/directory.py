@@ -5,7 +5,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.adapters.models import Agency, User
+from app.adapters.models import Agency, User, UserRole
+from app.services.unit_of_work import reading
 
 
 def agency_ref_matches(ref: object):
@@ -29,3 +30,14 @@ def find_user(session: Session, username: str) -> User:
     if user is None:
         raise NotFound("Không có người dùng này.", code="unknown_user")
     return user
+
+
+def citizen_contact(system, id_number: str) -> dict | None:
+    """The active citizen account with this ID number, as the one-stop officer sees it at the counter."""
+    with reading(system) as session:
+        user = session.scalar(select(User).join(UserRole).where(UserRole.role == "citizen", User.active,
+                                                                User.id_number == id_number))
+        if user is None:
+            return None
+        return {"id_number": user.id_number, "full_name": user.full_name, "date_of_birth": user.date_of_birth,
+                "phone": user.phone, "email": user.email}

@@ -17,6 +17,8 @@ from app.errors import BadRequest, Forbidden
 from app.adapters.models import STAFF_ROLES, Agency, Dossier, HumanTask, User
 from app.services.administration.calendars import calendars_by_agency
 from app.domain.calendar import VN_TZ, WorkingCalendar
+from app.services.queries.directory import find_agency
+from app.services.unit_of_work import reading
 
 NOT_RUNNING = (*FINAL_STATUSES, "awaiting_supplement")
 SOON_HOURS = 1.0
@@ -201,6 +203,14 @@ def due_lists(session: Session, user: User, now: datetime, *, scope: str = "agen
         elif dossier.due_at < end_of_day:
             result.due_today.append(item)
     return result
+
+
+def due_report(system, user: User, now: datetime, *, scope: str = "agency", agency_ref: str | None = None,
+               soon_hours: float = SOON_HOURS) -> DueLists:
+    """`due_lists` for an agency named by code or slug (the caller's own by default), read in its own session."""
+    with reading(system) as session:
+        agency = find_agency(session, agency_ref) if agency_ref else None
+        return due_lists(session, user, now, scope=scope, agency=agency, soon_hours=soon_hours)
 
 
 def _tasks_by_dossier(session: Session, dossier_ids: list[int]) -> dict[int, list[dict]]:

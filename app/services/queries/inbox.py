@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from app.adapters.models import STAFF_ROLES, Dossier, HumanTask, Notification, User
 from app.domain.calendar import VN_TZ
+from app.services.queries.views import task_view
+from app.services.unit_of_work import reading
 
 PAGE_SIZE = 25
 COUNT_CAP = 99          # badges show "99+" beyond this
@@ -154,6 +156,15 @@ def api_tasks(session: Session, user: User, now: datetime, *, role: str | None =
     if role and role not in working_roles(user):
         return []
     return list_tasks(session, user, flt, now, page, page_size).tasks
+
+
+def api_task_views(system, user: User, now: datetime, *, role: str | None = None, name: str | None = None,
+                   due_before: datetime | None = None, page: int = 1, page_size: int = 50) -> list[dict]:
+    """GET /api/v1/tasks: the READY tasks the caller may work, soonest due first, in the API's task shape."""
+    with reading(system) as session:
+        rows = api_tasks(session, user, now, role=role, name=name, due_before=due_before, page=page,
+                         page_size=page_size)
+        return [task_view(t, now) for t in rows]
 
 
 # -- notifications -----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from app.adapters.models import Agency, Dossier, User
 from app.services.administration.calendars import calendar_for
 from app.domain.calendar import VN_TZ
 from app.services.queries.directory import agency_ref_matches
+from app.services.unit_of_work import reading
 
 MAX_DAYS = 3 * 366
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
@@ -325,3 +326,9 @@ def _stats_row(sheet, head: list, stats: AgencyStats, box, bold: bool = False) -
             cell.font = Font(bold=True)
     for cell, (_, _, fmt) in zip(cells[3:], COLUMNS):
         cell.number_format = fmt
+
+
+def report_for(system, user: User, agency_ref: str | None, period: Period) -> Report:
+    """The statistics of the agencies `user` may report on (or the one named) over `period`."""
+    with reading(system) as session:
+        return build_report(session, reportable_agencies(session, user, agency_ref), period)

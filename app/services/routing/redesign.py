@@ -21,7 +21,7 @@ from app.engine.runtime import FINAL_STATUSES, StepContext
 from app.errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
 from app.adapters.models import Agency, Dossier, Event, ProcessActivation, ProcessDryRun, ProcessVersion, User, UserRole
 from app.domain.calendar import VN_TZ
-from app.services.unit_of_work import unit_of_work
+from app.services.unit_of_work import reading, unit_of_work
 from app.domain.task_forms import validate_form
 from app.services.dossiers.operators import OPERATORS
 from app.services.routing.versions import activate as set_active
@@ -304,3 +304,19 @@ def version_rows(session, variant: str | None = None) -> list[dict]:
                      "dry_run": ({"at": run.created_at, "cases": run.cases, "differing": run.differing}
                                  if run else None)})
     return rows
+
+
+def version_check(system, variant: str, number: int) -> dict:
+    """The checks' report on a stored version."""
+    with reading(system) as session:
+        row = get_version(session, variant, number)
+        return check_xml(session, system, variant, row.bpmn_xml).as_dict()
+
+
+def last_dry_run_report(system, variant: str, number: int) -> dict:
+    """The report of the latest dry run of a version."""
+    with reading(system) as session:
+        row = latest_dry_run(session, get_version(session, variant, number))
+        if row is None:
+            raise NotFound("Phiên bản này chưa được chạy thử.", code="no_dry_run")
+        return {**row.report, "id": row.id}

@@ -13,6 +13,7 @@ from app.engine.definitions import (
 from app.errors import NotFound
 from app.resources import shipped_process
 from app.adapters.models import ProcessVersion
+from app.services.unit_of_work import reading
 
 
 def add_version(session: Session, variant: str, xml: str, created_by: str) -> ProcessVersion:
@@ -57,3 +58,24 @@ def ensure_shipped_processes(session: Session) -> None:
                                                                     ProcessVersion.active))
         if not has_active:
             activate(session, version)
+
+
+def version_list(system) -> list[dict]:
+    """GET /processes: every version of every variant, oldest first."""
+    with reading(system) as session:
+        rows = session.execute(select(ProcessVersion.variant, ProcessVersion.version, ProcessVersion.sha256,
+                                      ProcessVersion.active, ProcessVersion.created_at, ProcessVersion.created_by)
+                               .order_by(ProcessVersion.variant, ProcessVersion.version)).all()
+    return [{"variant": variant, "version": version, "sha256": sha, "active": active,
+             "created_at": created_at.isoformat() if created_at else None, "created_by": created_by}
+            for variant, version, sha, active, created_at, created_by in rows]
+
+
+def version_xml(system, variant: str, number: int) -> str:
+    """The BPMN XML of one version."""
+    with reading(system) as session:
+        xml = session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.variant == variant,
+                                                                   ProcessVersion.version == number))
+    if xml is None:
+        raise NotFound("Không có phiên bản quy trình này.", code="unknown_process_version")
+    return xml

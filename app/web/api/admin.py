@@ -33,19 +33,13 @@ def delete_agency(ref):
 @bp.get("/users")
 def list_users():
     """Staff users (?agency=&role=&q=; citizens only with role=citizen)."""
-    user = api_user()
-    admin_service.require_admin(user)
-    with system().db.session() as session:
-        rows = admin_service.list_users(session, agency=request.args.get("agency"), role=request.args.get("role"),
-                                        q=request.args.get("q"))
-        return jsonify([admin_service.user_view(u) for u in rows])
+    return jsonify(admin_service.user_list(system(), api_user(), agency=request.args.get("agency"),
+                                           role=request.args.get("role"), q=request.args.get("q")))
 
 
 @bp.get("/users/<username>")
 def get_user(username):
-    admin_service.require_admin(api_user())
-    with system().db.session() as session:
-        return jsonify(admin_service.user_view(admin_service.find_user(session, username)))
+    return jsonify(admin_service.user_detail(system(), api_user(), username))
 
 
 @bp.post("/users")

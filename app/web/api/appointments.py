@@ -6,6 +6,8 @@ from flask import Blueprint, jsonify, request
 from app import clock
 from app.errors import BadRequest
 from app.services import appointments as service
+from app.services.queries.appointments import agency_slots, appointment_detail, appointment_list
+from app.services.queries.views import iso
 from app.web.api.dossiers import json_body, page_arg
 from app.web.common.auth import api_user, system
 
@@ -19,9 +21,7 @@ def slots(ref):
     if not request.args.get("date"):
         raise BadRequest("Cần tham số 'date' (YYYY-MM-DD).", code="missing_date")
     day = service.parse_day(request.args.get("date"))
-    with system().db.session() as session:
-        agency = service.find_agency(session, ref)
-        return jsonify(service.free_slots(system(), session, agency, day, clock.now()))
+    return jsonify(agency_slots(system(), ref, day, clock.now()))
 
 
 @bp.post("/appointments")
@@ -31,9 +31,7 @@ def book():
     user = api_user()
     appointment, created = service.book(system(), user, json_body(),
                                         idempotency_key=request.headers.get("Idempotency-Key"))
-    with system().db.session() as session:
-        appointment = session.merge(appointment, load=True)
-        return jsonify(service.appointment_view(appointment)), 201 if created else 200
+    return jsonify(appointment_detail(system(), user, appointment.code)), 201 if created else 200
 
 
 @bp.get("/appointments")
@@ -43,20 +41,14 @@ def list_appointments():
     user = api_user()
     page = page_arg()
     day = service.parse_day(request.args["date"]) if request.args.get("date") else None
-    query = service.appointments_query(user, day, request.args.get("status"), request.args.get("q"))
-    staff = not user.has_role("citizen")
-    with system().db.session() as session:
-        rows = session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-        return jsonify([service.appointment_view(a, for_staff=staff) for a in rows])
+    return jsonify(appointment_list(system(), user, day, request.args.get("status"), request.args.get("q"), page,
+                                    PAGE_SIZE))
 
 
 @bp.get("/appointments/<code>")
 def get_appointment(code):
     """One appointment (its citizen, or the agency's staff)."""
-    user = api_user()
-    with system().db.session() as session:
-        appointment = service.visible_appointment(session, user, code)
-        return jsonify(service.appointment_view(appointment, for_staff=appointment.citizen_id != user.id))
+    return jsonify(appointment_detail(system(), api_user(), code))
 
 
 @bp.post("/appointments/<code>/move")
@@ -64,19 +56,16 @@ def move(code):
     """Staff (one_stop, justice_officer) move it {"date", "slot", "reason"}; the citizen is told (SMS, e-mail,
     in-app)."""
     user = api_user()
-    appointment = service.move(system(), user, code, json_body())
-    with system().db.session() as session:
-        return jsonify(service.appointment_view(session.merge(appointment, load=True), for_staff=True))
+    service.move(system(), user, code, json_body())
+    return jsonify(appointment_detail(system(), user, code))
 
 
 @bp.post("/appointments/<code>/cancel")
 def cancel(code):
     """The citizen (or the agency's staff) cancels an appointment still to come; its place is freed."""
     user = api_user()
-    appointment = service.cancel(system(), user, code)
-    with system().db.session() as session:
-        appointment = session.merge(appointment, load=True)
-        return jsonify(service.appointment_view(appointment, for_staff=appointment.citizen_id != user.id))
+    service.cancel(system(), user, code)
+    return jsonify(appointment_detail(system(), user, code))
 
 
 @bp.post("/appointments/<code>/dossier")
@@ -88,7 +77,6 @@ def to_dossier(code):
     dossier, created = service.convert_to_dossier(
         system(), user, code, request.form.to_dict(), upload.read() if upload else None,
         filename=(upload.filename if upload else "") or "original.pdf")
-    body = {"code": dossier.code, "status": dossier.status, "appointment": code,
-            "fee": {"pages": dossier.pages, "copies": dossier.copies, "amount_vnd": dossier.fee_amount},
-            "due_at": dossier.due_at.isoformat() if dossier.due_at else None}
+    body = {"code": dossier.code, "status": dossier.status, "appointment": code, "fee": dossier.fee_view(),
+            "due_at": iso(dossier.due_at)}
     return jsonify(body), 201 if created else 200

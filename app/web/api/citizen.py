@@ -3,26 +3,19 @@ notifications, and the citizen's document store (/me/documents). (Filing, supple
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select, update
 
 from app import clock
-from app.errors import NotFound
-from app.adapters.models import Dossier, Notification
+from app.services import notifications as notification_service
 from app.services.dossiers import documents as citizen_documents, payments, ratings
-from app.domain.access import can_view_dossier
+from app.services.queries.dossiers import receipt_dossier
+from app.services.queries.notifications import notification_list
 from app.web.api.dossiers import json_body
-from app.web.common.auth import api_user, system
 from app.web.citizen.common import pdf_attachment
 from app.web.citizen.receipt import filing_receipt_pdf
+from app.web.common.auth import api_user, system
 
 bp = Blueprint("api_citizen", __name__, url_prefix="/api/v1")
-
-
-def _visible(session, code: str, user) -> Dossier:
-    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-    if dossier is None or not can_view_dossier(user, dossier):
-        raise NotFound("Không có hồ sơ này.", code="unknown_dossier")
-    return dossier
+NOTIFICATIONS_SHOWN = 100
 
 
 # -- payments --------------------------------------------------------------------------------------------------
@@ -36,12 +29,7 @@ def start_payment(code):
 @bp.get("/dossiers/<code>/payments")
 def list_payments(code):
     """The fee and its payments (owner, the agency's staff, auditors)."""
-    user = api_user()
-    provider = payments.provider_for(system())
-    with system().db.session() as session:
-        dossier = _visible(session, code, user)
-        rows = [payments.payment_view(p, provider) for p in payments.payments_of(session, dossier)]
-        return jsonify({"fee": {"amount_vnd": dossier.fee_amount, "paid": dossier.fee_paid}, "payments": rows})
+    return jsonify(payments.payments_for_viewer(system(), api_user(), code))
 
 
 @bp.post("/dossiers/<code>/payments/counter")
@@ -74,21 +62,14 @@ def rate(code):
 @bp.get("/dossiers/<code>/rating")
 def get_rating(code):
     """The dossier's rating (owner, the agency's staff, auditors)."""
-    user = api_user()
-    with system().db.session() as session:
-        rating = ratings.rating_of(session, _visible(session, code, user))
-        if rating is None:
-            raise NotFound("Hồ sơ chưa được đánh giá.", code="no_rating")
-        return jsonify(ratings.rating_view(rating))
+    return jsonify(ratings.rating_for_viewer(system(), api_user(), code))
 
 
 # -- filing receipt --------------------------------------------------------------------------------------------
 @bp.get("/dossiers/<code>/filing-receipt.pdf")
 def filing_receipt(code):
     """The filing receipt (biên nhận hồ sơ nộp trực tuyến), available as soon as the dossier is filed."""
-    user = api_user()
-    with system().db.session() as session:
-        data = filing_receipt_pdf(_visible(session, code, user))
+    data = filing_receipt_pdf(receipt_dossier(system(), api_user(), code))
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="bien-nhan-{code}.pdf"'})
 
@@ -97,28 +78,15 @@ def filing_receipt(code):
 @bp.get("/notifications")
 def notifications():
     """The caller's latest 100 in-app notifications."""
-    user = api_user()
-    with system().db.session() as session:
-        rows = session.scalars(select(Notification).where(Notification.user_id == user.id)
-                               .order_by(Notification.id.desc()).limit(100)).all()
-        return jsonify([{"id": n.id, "message": n.message, "created_at": n.created_at.isoformat(),
-                         "read": n.read_at is not None,
-                         "dossier": _dossier_code(session, n.dossier_id)} for n in rows])
-
-
-def _dossier_code(session, dossier_id: int | None) -> str | None:
-    return session.get(Dossier, dossier_id).code if dossier_id else None
+    items, _ = notification_list(system(), api_user(), 1, NOTIFICATIONS_SHOWN)
+    return jsonify([{"id": n["id"], "message": n["message"], "created_at": n["created_at"].isoformat(),
+                     "read": n["read"], "dossier": n["code"]} for n in items])
 
 
 @bp.post("/notifications/read")
 def mark_read():
     """Mark all the caller's notifications read."""
-    user = api_user()
-    with system().db.session() as session, session.begin():
-        changed = session.execute(update(Notification).where(Notification.user_id == user.id,
-                                                             Notification.read_at.is_(None))
-                                  .values(read_at=clock.now())).rowcount
-    return jsonify({"marked": changed})
+    return jsonify({"marked": notification_service.mark_all_read(system(), api_user(), clock.now())})
 
 
 # -- the citizen's document store (Kho dữ liệu của công dân) ---------------------------------------------------

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import func, select
 
 from app import clock
 from app.errors import BadRequest, Forbidden
-from app.adapters.models import Dossier
 from app.services.administration import calendars as agency_calendar
-from app.services.queries.due import due_lists, parse_scope, parse_soon_hours
+from app.services.queries.due import due_report, parse_scope, parse_soon_hours
+from app.services.queries.scheduler import timer_status
 from app.services.timers import tick
 from app.web.common.auth import api_user, system
 
@@ -28,31 +27,17 @@ def due():
     user = api_user()
     scope = parse_scope(request.args.get("scope"))
     soon_hours = parse_soon_hours(request.args.get("soon_hours"))
-    with system().db.session() as session:
-        agency = None
-        if ref := request.args.get("agency"):
-            agency = agency_calendar.find_agency(session, ref)
-        lists = due_lists(session, user, clock.now(), scope=scope, agency=agency, soon_hours=soon_hours)
-        return jsonify(lists.as_dict())
+    lists = due_report(system(), user, clock.now(), scope=scope, agency_ref=request.args.get("agency") or None,
+                       soon_hours=soon_hours)
+    return jsonify(lists.as_dict())
 
 
 # -- working calendars -----------------------------------------------------------------------------------------
 
-def _readable_agency(session, ref: str | None):
-    user = api_user()
-    agency = agency_calendar.find_agency(session, ref) if ref else None
-    if not agency_calendar.may_read(user, agency):
-        if agency is None:
-            raise Forbidden("Chỉ quản trị viên hoặc kiểm tra viên mới xem được lịch làm việc mặc định.")
-        raise Forbidden("Bạn chỉ xem được lịch làm việc của cơ quan mình.")
-    return agency
-
-
 @bp.get("/agencies/<ref>/calendar")
 def agency_calendar_get(ref):
     """An agency's working calendar (its own settings and the calendar in effect)."""
-    with system().db.session() as session:
-        return jsonify(agency_calendar.calendar_view(session, _readable_agency(session, ref)))
+    return jsonify(agency_calendar.readable_calendar(system(), api_user(), ref))
 
 
 @bp.put("/agencies/<ref>/calendar")
@@ -70,8 +55,7 @@ def agency_calendar_delete(ref):
 @bp.get("/calendar")
 def default_calendar_get():
     """The default working calendar every agency starts from."""
-    with system().db.session() as session:
-        return jsonify(agency_calendar.calendar_view(session, _readable_agency(session, None)))
+    return jsonify(agency_calendar.readable_calendar(system(), api_user(), None))
 
 
 @bp.put("/calendar")
@@ -98,20 +82,7 @@ def _require_operator() -> None:
 def scheduler_status():
     """Timer state: how many are due now, the next one, dossiers whose timers failed and wait for a retry."""
     _require_operator()
-    now = clock.now()
-    with system().db.session() as session:
-        due_now = session.scalar(select(func.count(Dossier.id)).where(Dossier.next_timer_at < now))
-        waiting = session.scalar(select(func.count(Dossier.id)).where(Dossier.next_timer_at.is_not(None)))
-        next_at = session.scalar(select(func.min(Dossier.next_timer_at)).where(Dossier.next_timer_at > now))
-        failing = session.scalars(select(Dossier).where(Dossier.timer_attempts > 0)
-                                  .order_by(Dossier.timer_retry_at).limit(100)).all()
-        body = {
-            "now": now.isoformat(), "waiting": waiting, "due_now": due_now,
-            "next_timer_at": next_at.isoformat() if next_at else None,
-            "failing": [{"code": d.code, "attempts": d.timer_attempts,
-                         "retry_at": d.timer_retry_at.isoformat() if d.timer_retry_at else None,
-                         "error": d.timer_error} for d in failing],
-        }
+    body = timer_status(system(), clock.now())
     running = current_app.extensions.get("certcopy_scheduler")
     body["in_app"] = None if running is None else {
         "running": running.running, "interval_seconds": running.interval, "ticks": running.ticks,

@@ -1,13 +1,14 @@
 """JSON API for redesigning routing (admin) and exporting the audit trail (auditor), under /api/v1.
 
-GET /processes and GET /processes/{variant}/{version}.bpmn live in api.py; this blueprint adds the writes.
+GET /processes and GET /processes/{variant}/{version}.bpmn live in app/web/api/dossiers.py; this blueprint adds
+the writes.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
 from app import clock
-from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.errors import BadRequest, Conflict, Forbidden
 from app.services.queries import audit_export, audit_history
 from app.services.routing import redesign
 from app.web.common.auth import api_user, system
@@ -44,9 +45,7 @@ def save_process(variant):
 @bp.get("/processes/<variant>/<int:version>/check")
 def check_process(variant, version):
     _require("admin", "auditor")
-    with system().db.session() as session:
-        row = redesign.get_version(session, variant, version)
-        return jsonify(redesign.check_xml(session, system(), variant, row.bpmn_xml).as_dict())
+    return jsonify(redesign.version_check(system(), variant, version))
 
 
 @bp.post("/processes/<variant>/<int:version>/dry-run")
@@ -58,11 +57,7 @@ def dry_run(variant, version):
 @bp.get("/processes/<variant>/<int:version>/dry-run")
 def last_dry_run(variant, version):
     _require("admin", "auditor")
-    with system().db.session() as session:
-        row = redesign.latest_dry_run(session, redesign.get_version(session, variant, version))
-        if row is None:
-            raise NotFound("Phiên bản này chưa được chạy thử.", code="no_dry_run")
-        return jsonify({**row.report, "id": row.id})
+    return jsonify(redesign.last_dry_run_report(system(), variant, version))
 
 
 @bp.post("/processes/<variant>/<int:version>/activate")
@@ -96,14 +91,7 @@ def export_events():
     _require("auditor")
     filters = audit_export.EventFilter.from_args(request.args)
     fmt = request.args.get("format", "csv")
-    with system().db.session() as session:
-        if fmt == "csv":
-            body, mimetype = audit_export.to_csv(session, filters), "text/csv; charset=utf-8"
-        elif fmt == "xlsx":
-            body = audit_export.to_xlsx(session, filters)
-            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        else:
-            raise BadRequest("Định dạng xuất phải là 'csv' hoặc 'xlsx'.", code="invalid_format")
+    body, mimetype = audit_export.export(system(), filters, fmt)
     name = f"nhat-ky-{clock.now():%Y%m%d-%H%M}.{fmt}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -113,14 +101,11 @@ def search_events():
     _require("auditor")
     filters = audit_export.EventFilter.from_args(request.args)
     page = audit_export.page_arg(request.args)
-    with system().db.session() as session:
-        rows, total = audit_export.search(session, filters, page)
-        return jsonify({"items": [audit_export.row_view(r) for r in rows], "page": page,
-                        "page_size": audit_export.PAGE_SIZE, "total": total})
+    items, total = audit_export.search_page(system(), filters, page)
+    return jsonify({"items": items, "page": page, "page_size": audit_export.PAGE_SIZE, "total": total})
 
 
 @bp.get("/audit/dossiers/<code>")
 def dossier_history(code):
     _require("auditor")
-    with system().db.session() as session:
-        return jsonify(audit_history.dossier_history(session, system(), code, clock.now(), as_json=True))
+    return jsonify(audit_history.history_of(system(), code, clock.now(), as_json=True))

@@ -12,9 +12,7 @@ bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 def _report():
     user = api_user()
     period = report_service.parse_period(request.args.get("from"), request.args.get("to"))
-    with system().db.session() as session:
-        agencies = report_service.reportable_agencies(session, user, request.args.get("agency"))
-        return report_service.build_report(session, agencies, period)
+    return report_service.report_for(system(), user, request.args.get("agency"), period)
 
 
 @bp.get("/reports/summary")

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from app import clock
-from app.adapters.models import Agency, User
 from app.services.administration import signing_setup as setup_service
 from app.web.common.auth import api_user, system
 
@@ -23,19 +22,7 @@ def _image_body(info: setup_service.ImageInfo) -> dict:
 @bp.get("/setup/status")
 def setup_status():
     """What is still missing before the caller can sign or seal (signature image, credentials, seal, register)."""
-    user = api_user()
-    now = clock.now()
-    body: dict = {"signer": None, "agency": None}
-    with system().db.session() as session:
-        if user.has_role("signer"):
-            signer = session.get(User, user.id)
-            body["signer"] = [g.as_dict() for g in setup_service.signer_gaps(session, signer, now)]
-        if user.agency_id is not None and (user.has_role("clerk") or user.has_role("signer")):
-            agency = session.get(Agency, user.agency_id)
-            body["agency"] = [g.as_dict() for g in setup_service.agency_gaps(session, agency, now)]
-    body["ready"] = not any(g["severity"] == "block" for gaps in (body["signer"] or [], body["agency"] or [])
-                            for g in gaps)
-    return jsonify(body)
+    return jsonify(setup_service.setup_status(system(), api_user(), clock.now()))
 
 
 @bp.post("/users/<username>/signature-image")

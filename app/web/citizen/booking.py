@@ -5,42 +5,38 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, redirect, request, url_for
-from sqlalchemy import select
 
 from app import clock
-from app.errors import AppError
-from app.adapters.models import Agency, Appointment
-from app.services import appointments as service
-from app.services.administration.calendars import calendar_for
 from app.domain.procedures import PROCEDURES
-from app.web.common.auth import system
+from app.errors import AppError
+from app.services import appointments as service
+from app.services.queries.agencies import agency_choices
+from app.services.queries.appointments import booking_choices, my_appointments
 from app.web.citizen.common import error_page, one_time_key, page
-from app.web.citizen.filing import DOCUMENT_TYPES, agency_label
+from app.web.citizen.filing import DOCUMENT_TYPES
+from app.web.common.auth import system
 from app.web.common.session import current_user, login_required
 
 bp = Blueprint("booking", __name__)
 BOOK_FIELDS = ("agency", "procedure", "document_type", "date", "slot")
 
 
-def _booking_context(session, form: dict, key: str | None = None) -> dict:
-    now = clock.now()
-    agencies = list(session.scalars(select(Agency).order_by(Agency.id)))
+def _booking_context(form: dict, key: str | None = None) -> dict:
+    agencies = agency_choices(system())
     agency = next((a for a in agencies if form.get("agency") in (a.slug, a.code)), None)
-    day, slots, day_error = None, [], None
+    day, day_error = None, None
     if form.get("date"):
         try:
             day = date.fromisoformat(form["date"])
         except ValueError:
             day_error = "Ngày hẹn phải có dạng năm-tháng-ngày."
-    if agency and day:
-        slots = service.free_slots(system(), session, agency, day, now)
-        if not slots:
-            problem = service.booking_problem(calendar_for(session, agency.id), day, service.SLOT_STARTS[-1], now)
-            day_error = problem[1] if problem else f"Ngày {day:%d/%m/%Y} đã hết giờ hẹn trống; vui lòng chọn ngày khác."
-    days = service.next_working_days(calendar_for(session, agency.id), now) if agency else []
+    slots, days = [], []
+    if agency:
+        choices = booking_choices(system(), agency.code, day, clock.now())
+        slots, days, day_error = choices.slots, choices.days, day_error or choices.problem
     procedures = [(code, p["name"]) for code, p in PROCEDURES.items()
                   if agency is None or agency.level in p["levels"]]
-    return dict(form=form, agencies=[(a.slug, agency_label(a)) for a in agencies], agency=agency, day=day,
+    return dict(form=form, agencies=[(a.slug, a.label) for a in agencies], agency=agency, day=day,
                 slots=slots, day_error=day_error, days=days, procedures=procedures, document_types=DOCUMENT_TYPES,
                 idempotency_key=key or one_time_key(), applicant=current_user())
 
@@ -49,8 +45,7 @@ def _booking_context(session, form: dict, key: str | None = None) -> dict:
 @login_required("citizen")
 def book():
     form = {name: request.args.get(name, "").strip() for name in BOOK_FIELDS}
-    with system().db.session() as session:
-        return page("citizen/book.html", **_booking_context(session, form))
+    return page("citizen/book.html", **_booking_context(form))
 
 
 @bp.post("/dat-lich")
@@ -61,9 +56,7 @@ def submit_booking():
     try:
         appointment, _ = service.book(system(), current_user(), form, idempotency_key=key)
     except AppError as exc:
-        with system().db.session() as session:
-            context = _booking_context(session, form, key)
-        return error_page("citizen/book.html", exc, **context)
+        return error_page("citizen/book.html", exc, **_booking_context(form, key))
     flash(f"Đặt lịch hẹn thành công. Mã lịch hẹn của bạn là: {appointment.code} "
           f"({service.slot_label(appointment.slot)} ngày {appointment.day:%d/%m/%Y}).", "success")
     return redirect(url_for("citizen.booking.mine"))
@@ -72,11 +65,7 @@ def submit_booking():
 @bp.get("/lich-hen")
 @login_required("citizen")
 def mine():
-    with system().db.session() as session:
-        rows = session.scalars(select(Appointment).where(Appointment.citizen_id == current_user().id)
-                               .order_by(Appointment.day.desc(), Appointment.slot.desc())).all()
-        items = [service.appointment_view(a) for a in rows]
-    return page("citizen/appointments.html", items=items, active=service.ACTIVE)
+    return page("citizen/appointments.html", items=my_appointments(system(), current_user()), active=service.ACTIVE)
 
 
 @bp.post("/lich-hen/<code>/huy")

@@ -1,6 +1,6 @@
 """Kho dữ liệu của công dân (/cong-dan/kho-du-lieu): the originals the citizen filed and the certified copies returned
 to them; download, or remove from the store (the dossier keeps its own copy). A thin layer over
-services/citizen_documents.py."""
+app/services/dossiers/documents.py."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, url_for
@@ -16,9 +16,7 @@ bp = Blueprint("documents", __name__)
 @bp.get("/kho-du-lieu")
 @login_required("citizen")
 def index():
-    user = current_user()
-    with system().db.session() as session:
-        rows = [citizen_documents.document_view(r) for r in citizen_documents.documents_of(session, user)]
+    rows = citizen_documents.list_documents(system(), current_user())
     return page("citizen/documents.html", documents=rows, kind_names=citizen_documents.KIND_NAMES)
 
 

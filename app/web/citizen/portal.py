@@ -4,16 +4,13 @@ citizen_payments). Every page works without JavaScript; static/citizen.js only a
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
-from sqlalchemy import func, select, update
 
 from app import clock
-from app.errors import AppError, Conflict, NotFound
-from app.adapters.models import Dossier, Event, HumanTask, Notification
+from app.errors import AppError
+from app.services import notifications as notification_service
 from app.services.administration import accounts
-from app.services.dossiers import payments, ratings
-from app.services.dossiers import documents as document_store
-from app.services.dossiers import handling as dossier_service
-from app.services.queries.views import event_view
+from app.services.dossiers import ratings, tasks
+from app.services.queries import citizen_portal
 from app.web.citizen import (
     booking as citizen_booking,
     documents as citizen_documents,
@@ -36,19 +33,13 @@ bp.register_blueprint(citizen_documents.bp)
 FINAL = ("returned", "refused", "cancelled")
 
 
-def _count(query) -> int:
-    with system().db.session() as session:
-        return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
 def _waiting_for_me(user) -> int | None:
     """Dossiers waiting for the citizen (a supplement); no badge when none."""
-    return _count(select(HumanTask.id).where(HumanTask.citizen_id == user.id)) or None
+    return citizen_portal.waiting_count(system(), user) or None
 
 
 def _unread(user) -> int | None:
-    return _count(select(Notification.id).where(Notification.user_id == user.id,
-                                                Notification.read_at.is_(None))) or None
+    return citizen_portal.unread_count(system(), user) or None
 
 
 menu_entry("Nộp hồ sơ trực tuyến", "citizen.filing.choose", ("citizen",), order=10)
@@ -95,19 +86,8 @@ def home():
 @bp.get("/ho-so")
 @login_required("citizen")
 def dossiers():
-    user = current_user()
-    with system().db.session() as session:
-        rows = session.scalars(select(Dossier).where(Dossier.applicant_id == user.id)
-                               .order_by(Dossier.id.desc()).limit(200)).all()
-        waiting = set(session.scalars(select(HumanTask.dossier_id).where(HumanTask.citizen_id == user.id)))
-        return page("citizen/dossiers.html", dossiers=rows, waiting=waiting)
-
-
-def _own_dossier(session, code: str) -> Dossier:
-    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-    if dossier is None or dossier.applicant_id != current_user().id:
-        raise NotFound("Không có hồ sơ này trong tài khoản của bạn.", code="unknown_dossier")
-    return dossier
+    rows, waiting = citizen_portal.my_dossiers(system(), current_user())
+    return page("citizen/dossiers.html", dossiers=rows, waiting=waiting)
 
 
 def _supplement_reason(events: list[dict]) -> str | None:
@@ -119,29 +99,23 @@ def _supplement_reason(events: list[dict]) -> str | None:
 
 
 def _detail(code: str, **extra):
-    with system().db.session() as session:
-        dossier = _own_dossier(session, code)
-        events = [event_view(e) for e in session.scalars(
-            select(Event).where(Event.dossier_id == dossier.id).order_by(Event.seq))]
-        provider = payments.provider_for(system())
-        paid_rows = [payments.payment_view(p, provider) for p in payments.payments_of(session, dossier)]
-        supplement_open = session.scalar(select(HumanTask.id).where(
-            HumanTask.dossier_id == dossier.id, HumanTask.name == "supplement")) is not None
-        rating = ratings.rating_of(session, dossier)
-        context = dict(
-            dossier=dossier, receipt=filing_receipt_rows(dossier),
-            timeline=citizen_timeline(events, paid_rows), payments=paid_rows,
-            supplement_open=supplement_open, supplement_reason=_supplement_reason(events) if supplement_open else None,
-            can_pay=not dossier.fee_paid and dossier.status not in FINAL,
-            can_download=dossier.status == "returned" and dossier.result_sha256 is not None,
-            can_rate=dossier.status == "returned" and rating is None, rating=rating,
-            saved_to_store=document_store.result_saved(session, dossier),
-            register_name=dossier.register.full_name if dossier.register else None,
-            star_names=ratings.STAR_NAMES, new=request.args.get("moi") == "1",
-        )
-        context.update(extra)
-        status = context.pop("status", 200)
-        return page("citizen/dossier.html", status=status, **context)
+    found = citizen_portal.citizen_dossier(system(), current_user(), code)
+    dossier = found.dossier
+    context = dict(
+        dossier=dossier, receipt=filing_receipt_rows(dossier),
+        timeline=citizen_timeline(found.events, found.payments), payments=found.payments,
+        supplement_open=found.supplement_open,
+        supplement_reason=_supplement_reason(found.events) if found.supplement_open else None,
+        can_pay=not dossier.fee_paid and dossier.status not in FINAL,
+        can_download=dossier.status == "returned" and dossier.result_sha256 is not None,
+        can_rate=dossier.status == "returned" and found.rating is None, rating=found.rating,
+        saved_to_store=found.saved_to_store,
+        register_name=dossier.register.full_name if dossier.register else None,
+        star_names=ratings.STAR_NAMES, new=request.args.get("moi") == "1",
+    )
+    context.update(extra)
+    status = context.pop("status", 200)
+    return page("citizen/dossier.html", status=status, **context)
 
 
 @bp.get("/ho-so/<code>")
@@ -153,8 +127,7 @@ def dossier(code):
 @bp.get("/ho-so/<code>/bien-nhan.pdf")
 @login_required("citizen")
 def receipt(code):
-    with system().db.session() as session:
-        data = filing_receipt_pdf(_own_dossier(session, code))
+    data = filing_receipt_pdf(citizen_portal.own_dossier(system(), current_user(), code))
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="bien-nhan-{code}.pdf"'})
 
@@ -162,11 +135,7 @@ def receipt(code):
 @bp.get("/ho-so/<code>/ban-sao.pdf")
 @login_required("citizen")
 def certified_copy(code):
-    with system().db.session() as session:
-        dossier = _own_dossier(session, code)
-        if dossier.status != "returned" or not dossier.result_sha256:
-            raise Conflict("Hồ sơ chưa có kết quả để tải về.", code="no_result")
-        data = system().files.get(dossier.result_sha256)
+    data = citizen_portal.certified_copy(system(), current_user(), code)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{code}.pdf"'})
 
@@ -177,7 +146,7 @@ def supplement(code):
     upload = request.files.get("original")
     data = upload.read() if upload and upload.filename else None
     try:
-        dossier_service.supplement(system(), current_user(), code, data, request.form.get("note") or None,
+        tasks.supplement(system(), current_user(), code, data, request.form.get("note") or None,
                                    filename=(upload.filename if upload else "") or "bo-sung.pdf")
     except AppError as exc:
         if exc.status == 404:
@@ -204,15 +173,8 @@ def rate(code):
 @bp.get("/thong-bao")
 @login_required("citizen")
 def notifications():
-    user = current_user()
-    with system().db.session() as session:
-        rows = session.scalars(select(Notification).where(Notification.user_id == user.id)
-                               .order_by(Notification.id.desc()).limit(100)).all()
-        codes = dict(session.execute(select(Dossier.id, Dossier.code).where(
-            Dossier.id.in_({n.dossier_id for n in rows if n.dossier_id}))).all()) if rows else {}
-        items = [{"message": n.message, "at": n.created_at, "unread": n.read_at is None,
-                  "dossier": codes.get(n.dossier_id)} for n in rows]
-    with system().db.session() as session, session.begin():
-        session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-                        .values(read_at=clock.now()))
+    """The latest notifications; opening the page marks them read."""
+    rows = notification_service.read_latest(system(), current_user(), clock.now())
+    items = [{"message": n["message"], "at": n["created_at"], "unread": not n["read"], "dossier": n["code"]}
+             for n in rows]
     return page("citizen/notifications.html", items=items)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app import clock
 from app.errors import AppError
 from app.adapters.models import STAFF_ROLES, Event, HumanTask, User, UserRole
-from app.services.dossiers import handling as dossier_service
+from app.services.dossiers import tasks as dossier_service
 from app.domain.access import is_staff_of, may_work
 from app.domain.task_forms import form_schema
 from app.services.queries.inbox import (
@@ -37,7 +37,8 @@ from app.web.common import menu
 from app.web.common.auth import system
 from app.web.public.pages import safe_next
 from app.web.common.session import current_user, login_required
-from app.web.staff.dossiers import documents, page_arg, shown_document
+from app.services.queries.dossier_documents import documents_of, shown_document
+from app.web.staff.dossiers import page_arg
 from app.web.common.format import FILTERS
 from app.web.staff.task_forms import build_fields, field_errors, form_data
 from app.web.staff.reads import init_app as _init_reads
@@ -258,13 +259,14 @@ def _render_task(session, user: User, row: HumanTask, values: dict, errors: dict
     fields = [] if row.name == "supplement" else build_fields(row.name, values, errors, choices)
     if row.name == "return":
         fields = _return_fields(fields, dossier.delivery)
-    shown, shown_pages = shown_document(session, dossier, row.name)
+    dossier_documents = documents_of(session, dossier)
+    shown, shown_pages = shown_document(system().files, dossier, dossier_documents, row.name)
     on_copy = shown is not None and shown.kind in ("signed_copy", "certified_copy")
     viewer_page = page_arg(shown_pages, default=shown_pages if on_copy else 1)
     chosen_register = next((r for r in registers if str(r["id"]) == str(values.get("register"))), None)
     context = dict(
         task=row, d=dossier, applicant=dossier.applicant, fields=fields, errors=errors, message=message,
-        needs_pin=row.name in PIN_TASKS, documents=documents(session, dossier), shown=shown,
+        needs_pin=row.name in PIN_TASKS, documents=dossier_documents, shown=shown,
         shown_pages=shown_pages,
         viewer_page=viewer_page, registers=registers, chosen_register=chosen_register,
         returned=_return_reason(session, dossier.id) if row.name == "rework" else None,

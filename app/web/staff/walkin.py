@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from app.errors import AppError
-from app.adapters.models import HumanTask, User, UserRole
-from app.services.dossiers import handling as dossier_service
 from app.domain.procedures import DELIVERY, PAYMENT, PROCEDURES
+from app.errors import AppError
+from app.services.dossiers.filing import file_dossier
+from app.services.queries.directory import citizen_contact
 from app.web.common import menu
 from app.web.common.auth import system
 from app.web.common.session import current_user, login_required
@@ -25,24 +24,17 @@ FORM_FIELDS = ("procedure", "document_type", "copies", "delivery", "payment", "d
                "applicant_name", "postal_address", "postal_phone")
 
 
-def find_citizen(session, id_number: str) -> User | None:
-    return session.scalar(select(User).join(UserRole).where(UserRole.role == "citizen", User.active,
-                                                            User.id_number == id_number))
-
-
 def _lookup(id_number: str) -> tuple[dict | None, str | None]:
     """(citizen shown to the officer, message) for the ID number typed in the search box."""
     if not id_number:
         return None, None
     if not ID_NUMBER_RE.match(id_number):
         return None, "Số định danh phải gồm 12 chữ số (CCCD) hoặc 9 chữ số (CMND)."
-    with system().db.session() as session:
-        user = find_citizen(session, id_number)
-        if user is None:
-            return None, (f"Không có tài khoản công dân với số định danh {id_number}. "
-                          "Nếu người yêu cầu chưa có tài khoản, hãy nhập địa chỉ email để gửi kết quả.")
-        return {"id_number": user.id_number, "full_name": user.full_name, "date_of_birth": user.date_of_birth,
-                "phone": user.phone, "email": user.email}, None
+    citizen = citizen_contact(system(), id_number)
+    if citizen is None:
+        return None, (f"Không có tài khoản công dân với số định danh {id_number}. "
+                      "Nếu người yêu cầu chưa có tài khoản, hãy nhập địa chỉ email để gửi kết quả.")
+    return citizen, None
 
 
 def _render(values: dict, errors: dict, message: str | None = None, status: int = 200):
@@ -78,8 +70,7 @@ def create():
     upload = request.files.get("original")
     data = upload.read() if upload and upload.filename else None
     try:
-        dossier, _ = dossier_service.submit_dossier(system(), user, fields, data,
-                                                    filename=(upload.filename if upload else "") or "ban-chinh.pdf")
+        dossier, _ = file_dossier(system(), user, fields, data, (upload.filename if upload else "") or "ban-chinh.pdf")
     except AppError as exc:
         if exc.status in (403, 404):
             raise
@@ -87,12 +78,9 @@ def create():
         if exc.code in FILE_ERRORS:
             errors["original"] = exc.message
         return _render(fields, errors, exc.message, exc.status)
-    with system().db.session() as session:
-        task_id = session.scalar(select(HumanTask.id).where(HumanTask.dossier_id == dossier.id,
-                                                            HumanTask.name == "intake"))
     flash(f"Đã tạo hồ sơ {dossier.code}. Kiểm tra và tiếp nhận hồ sơ.", "success")
-    if task_id:
-        return redirect(url_for("staff.task", task_id=task_id, back=url_for("staff.queue_intake")))
+    if dossier.intake_task_id:
+        return redirect(url_for("staff.task", task_id=dossier.intake_task_id, back=url_for("staff.queue_intake")))
     return redirect(url_for("staff_dossiers.dossier", code=dossier.code))
 
 
