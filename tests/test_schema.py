@@ -163,7 +163,7 @@ def test_postgresql_servers_starting_at_once_upgrade_once(empty_url):
     import subprocess
     import sys
 
-    code = ("import sys; from sqlalchemy import create_engine; from app import schema; "
+    code = ("import sys; from sqlalchemy import create_engine; from app.adapters import schema; "
             "schema.upgrade(create_engine(sys.argv[1]))")
     procs = [subprocess.Popen([sys.executable, "-c", code, empty_url], stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
