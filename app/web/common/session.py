@@ -6,9 +6,9 @@ import secrets
 from functools import wraps
 
 from flask import abort, g, redirect, request, session, url_for
-from sqlalchemy import select
 
 from app.adapters.models import User
+from app.services.queries.sessions import signed_in_user
 from app.web.common.auth import system
 
 CSRF_FIELD = "csrf_token"
@@ -20,13 +20,9 @@ def current_user() -> User | None:
     user = None
     user_id, generation = session.get("uid"), session.get("gen")
     if user_id is not None:
-        with system().db.session() as db:
-            user = db.scalar(select(User).where(User.id == user_id))
-            if user is None or not user.active or user.token_generation != generation:
-                session.clear()
-                user = None
-            else:
-                _ = user.agency, user.roles
+        user = signed_in_user(system(), user_id, generation)
+        if user is None:
+            session.clear()
     g.page_user = user
     return user
 
