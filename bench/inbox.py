@@ -212,12 +212,14 @@ def requests_for(system, username: str = "one_stop.pcc1") -> dict:
 
     def without_other_badges(call):
         """The same request with only the staff menus' badges (this issue's), the others' counts left out."""
+        from dataclasses import replace
+
         from app.web.common import menu
 
         def wrapped():
             saved = list(menu._ENTRIES)
-            menu._ENTRIES[:] = [e if e.endpoint.startswith("staff") else e.__class__(
-                e.label, e.endpoint, e.roles, None, e.order) for e in saved]
+            menu._ENTRIES[:] = [e if e.endpoint.startswith("staff") else replace(e, count=None, badge=None)
+                                for e in saved]
             try:
                 call()
             finally:
@@ -231,31 +233,38 @@ def requests_for(system, username: str = "one_stop.pcc1") -> dict:
 
 
 def badge_costs(system, username: str = "one_stop.pcc1", runs: int = 20) -> list[tuple[str, float]]:
-    """Median ms of each menu badge the user sees (and of the unread-notifications badge)."""
-    from app.services.queries.inbox import unread_notifications
+    """Median ms of each badge the user sees (menu and top bar) read on its own, and of all of them read together
+    as a page does (one service call)."""
+    from app.services.queries.badges import badge_counts
     from app.web.common import menu
 
     app = create_app(system=system)
     with system.db.session() as session:
         user = session.scalar(select(User).where(User.username == username))
         _ = user.roles, user.agency
-    out = []
-    with app.test_request_context():
-        for entry in sorted(menu._ENTRIES, key=lambda e: e.order):
-            if entry.count and any(user.has_role(r) for r in entry.roles):
-                samples = []
-                for _ in range(runs):
-                    start = time.perf_counter()
-                    entry.count(user)
-                    samples.append((time.perf_counter() - start) * 1000)
-                out.append((entry.label, statistics.median(samples)))
+
+    def median_ms(call) -> float:
         samples = []
         for _ in range(runs):
             start = time.perf_counter()
-            with system.db.session() as session:
-                unread_notifications(session, user)
+            call()
             samples.append((time.perf_counter() - start) * 1000)
-        out.append(("Thông báo (unread)", statistics.median(samples)))
+        return statistics.median(samples)
+
+    out, keys = [], []
+    with app.test_request_context():
+        for entry in sorted(menu._ENTRIES, key=lambda e: e.order):
+            if not any(user.has_role(r) for r in entry.roles):
+                continue
+            if entry.badge:
+                keys.append(entry.badge)
+                out.append((entry.label, median_ms(lambda k=entry.badge: badge_counts(system, user, [k], clock.now()))))
+            elif entry.count:
+                out.append((entry.label, median_ms(lambda c=entry.count: c(user))))
+        for key in menu._TOP_BAR:
+            keys.append(key)
+            out.append((f"top bar: {key}", median_ms(lambda k=key: badge_counts(system, user, [k], clock.now()))))
+        out.append(("all together", median_ms(lambda: badge_counts(system, user, keys, clock.now()))))
     return out
 
 
