@@ -55,6 +55,11 @@ def may_work_on_staff_pages(user: User, dossier: Dossier, task: HumanTask) -> st
     return reason
 
 
+def keeps_registers_of(user: User, agency_code: str) -> bool:
+    """The clerk keeps the certification registers of their own agency."""
+    return user.has_role("clerk") and user.agency is not None and user.agency.code == agency_code
+
+
 def inbox_refusal(user: User, queue: str | None = None) -> str | None:
     """None when `user` may open the inbox (or one of its queues); otherwise the reason why not."""
     if queue is not None and not any(user.has_role(r) for r in QUEUE_ROLES.get(queue, ())):
