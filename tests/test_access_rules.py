@@ -36,7 +36,8 @@ def test_queues_open_to_the_roles_that_work_them():
     assert inbox_refusal(clerk, "seal") is None
     assert set(QUEUE_ROLES) == {"intake", "assign", "handle", "sign", "seal", "return"}
     # staff roles without an agency have no inbox; an auditor has none either
-    assert inbox_refusal(person(3, "one_stop", agency=None)) == "Tài khoản chưa thuộc cơ quan nào nên không có công việc."
+    assert inbox_refusal(person(3, "one_stop", agency=None)) == \
+        "Tài khoản chưa thuộc cơ quan nào nên không có công việc."
     assert inbox_refusal(person(4, "auditor")) is not None
 
 
