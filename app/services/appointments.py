@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -208,41 +208,6 @@ def appointment_view(appointment: Appointment, for_staff: bool = False) -> dict:
         view["citizen"] = {"username": citizen.username, "full_name": citizen.full_name,
                            "id_number": citizen.id_number, "phone": citizen.phone, "email": citizen.email}
     return view
-
-
-# -- the staff pages -------------------------------------------------------------------------------------------
-def waiting_count(session: Session, agency_id: int | None, today: date) -> int:
-    """The agency's appointments still to come (booked or moved, today or later): the menu badge."""
-    if agency_id is None:
-        return 0
-    return session.scalar(select(func.count(Appointment.id)).where(
-        Appointment.agency_id == agency_id, Appointment.status.in_(ACTIVE), Appointment.day >= today)) or 0
-
-
-def staff_list(system, user: User, *, day: date | None, status: str | None, q: str | None, limit: int) -> dict:
-    """The agency's appointments for its staff (`status` None: every status), and what the caller may do."""
-    query = appointments_query(user, day, status, q)
-    with reading(system) as session:
-        items = [appointment_view(a, for_staff=True) for a in session.scalars(query.limit(limit))]
-    return {"items": items, "can_move": any(user.has_role(r) for r in MOVE_ROLES),
-            "can_convert": any(user.has_role(r) for r in CONVERT_ROLES)}
-
-
-def staff_view(system, user: User, code: str) -> dict:
-    """One appointment the caller may see, with the citizen's contact details."""
-    with reading(system) as session:
-        return appointment_view(visible_appointment(session, user, code), for_staff=True)
-
-
-def move_choices(system, user: User, code: str, day: date | None, now: datetime) -> dict:
-    """What moving an appointment offers: the appointment, the free slots of `day`, the next working days."""
-    with reading(system) as session:
-        appointment = visible_appointment(session, user, code)
-        view = appointment_view(appointment, for_staff=True)
-        agency = appointment.agency
-        slots = free_slots(system, session, agency, day, now) if day else []
-        days = next_working_days(calendar_for(session, agency.id), now)
-    return {"appointment": view, "slots": slots, "days": days}
 
 
 # -- use cases -------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.adapters.models import User
 from app.domain.calendar import VN_TZ
-from app.services import appointments
+from app.services.queries.appointments import upcoming_count
 from app.services.queries.due import due_count
 from app.services.queries.inbox import InboxFilter, badge, count_tasks, queue_filter, unread_notifications
 from app.services.unit_of_work import reading
@@ -47,7 +47,7 @@ def _shown(session: Session, user: User, key: str, now: datetime) -> int | str |
     if key == DUE:
         return due_count(session, user, now) or None
     if key == APPOINTMENTS:
-        return appointments.waiting_count(session, user.agency_id, now.astimezone(VN_TZ).date()) or None
+        return upcoming_count(session, user.agency_id, now.astimezone(VN_TZ).date()) or None
     if key == NOTIFICATIONS:
         return badge(unread_notifications(session, user))
     raise KeyError(f"no badge '{key}'")

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from app import clock
 from app.errors import AppError
 from app.services import appointments as service
+from app.services.queries import appointments as appointment_reads
 from app.services.queries.badges import APPOINTMENTS
 from app.web.common.auth import system
 from app.web.citizen.common import error_page, page
@@ -36,19 +37,19 @@ def pending():
     status = request.args.get("status", "active")
     q = request.args.get("q", "").strip()
     day = _day_arg(request.args.get("date"))
-    listed = service.staff_list(system(), user, day=day, status=status if status != "all" else None, q=q or None,
-                                limit=PAGE_SIZE * 4)
+    listed = appointment_reads.staff_list(system(), user, day=day, status=status if status != "all" else None,
+                                          q=q or None, limit=PAGE_SIZE * 4)
     return page("appointments/pending.html", status=status, q=q, day=day, **listed)
 
 
 def _appointment(code: str) -> dict:
-    return service.staff_view(system(), current_user(), code)
+    return appointment_reads.appointment_detail(system(), current_user(), code)
 
 
 # -- move ------------------------------------------------------------------------------------------------------
 def _move_context(code: str, form: dict) -> dict:
     day = _day_arg(form.get("date"))
-    return dict(form=form, day=day, **service.move_choices(system(), current_user(), code, day, clock.now()))
+    return dict(form=form, day=day, **appointment_reads.move_choices(system(), current_user(), code, day, clock.now()))
 
 
 @bp.get("/<code>/doi-lich")
