@@ -8,6 +8,7 @@ two years; the office's workload is the same at both sizes — 450 dossiers in f
 grows is the history the inbox must not read; two notifications per dossier, unread only for dossiers in
 flight. Requests go through the Flask app (test client, no network) as one_stop.pcc1, whose inbox is the
 largest. PostgreSQL is ANALYZEd after the load (autovacuum would do it); SQLite is not (the app never does).
+Also printed: what each badge costs, and the SQL statements and connection checkouts of each request.
 
     python bench/inbox.py [--sizes 1000,100000] [--backends sqlite,postgresql] [--runs 200] [--open 450]
     BENCH_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (default) names the server to use.
@@ -212,12 +213,14 @@ def requests_for(system, username: str = "one_stop.pcc1") -> dict:
 
     def without_other_badges(call):
         """The same request with only the staff menus' badges (this issue's), the others' counts left out."""
+        from dataclasses import replace
+
         from app.web.common import menu
 
         def wrapped():
             saved = list(menu._ENTRIES)
-            menu._ENTRIES[:] = [e if e.endpoint.startswith("staff") else e.__class__(
-                e.label, e.endpoint, e.roles, None, e.order) for e in saved]
+            menu._ENTRIES[:] = [e if e.endpoint.startswith("staff") else replace(e, count=None, badge=None)
+                                for e in saved]
             try:
                 call()
             finally:
@@ -231,31 +234,66 @@ def requests_for(system, username: str = "one_stop.pcc1") -> dict:
 
 
 def badge_costs(system, username: str = "one_stop.pcc1", runs: int = 20) -> list[tuple[str, float]]:
-    """Median ms of each menu badge the user sees (and of the unread-notifications badge)."""
-    from app.services.queries.inbox import unread_notifications
+    """Median ms of each badge the user sees (menu and top bar) read on its own, and of all of them read together
+    as a page does (one service call)."""
+    from app.services.queries.badges import badge_counts
     from app.web.common import menu
 
     app = create_app(system=system)
     with system.db.session() as session:
         user = session.scalar(select(User).where(User.username == username))
         _ = user.roles, user.agency
-    out = []
-    with app.test_request_context():
-        for entry in sorted(menu._ENTRIES, key=lambda e: e.order):
-            if entry.count and any(user.has_role(r) for r in entry.roles):
-                samples = []
-                for _ in range(runs):
-                    start = time.perf_counter()
-                    entry.count(user)
-                    samples.append((time.perf_counter() - start) * 1000)
-                out.append((entry.label, statistics.median(samples)))
+
+    def median_ms(call) -> float:
         samples = []
         for _ in range(runs):
             start = time.perf_counter()
-            with system.db.session() as session:
-                unread_notifications(session, user)
+            call()
             samples.append((time.perf_counter() - start) * 1000)
-        out.append(("Thông báo (unread)", statistics.median(samples)))
+        return statistics.median(samples)
+
+    out, keys = [], []
+    with app.test_request_context():
+        for entry in sorted(menu._ENTRIES, key=lambda e: e.order):
+            if not any(user.has_role(r) for r in entry.roles):
+                continue
+            if entry.badge:
+                keys.append(entry.badge)
+                out.append((entry.label, median_ms(lambda k=entry.badge: badge_counts(system, user, [k], clock.now()))))
+            elif entry.count:
+                out.append((entry.label, median_ms(lambda c=entry.count: c(user))))
+        for key in menu._TOP_BAR:
+            keys.append(key)
+            out.append((f"top bar: {key}", median_ms(lambda k=key: badge_counts(system, user, [k], clock.now()))))
+        out.append(("all together", median_ms(lambda: badge_counts(system, user, keys, clock.now()))))
+    return out
+
+
+def statements_per_request(inst) -> dict[str, tuple[int, int]]:
+    """SQL statements and pool checkouts of one (warm) call of each timed request."""
+    from sqlalchemy import event
+
+    engine = inst.system.db.engine
+    counts = {"sql": 0, "checkout": 0}
+
+    def on_sql(*_args):
+        counts["sql"] += 1
+
+    def on_checkout(*_args):
+        counts["checkout"] += 1
+
+    event.listen(engine, "before_cursor_execute", on_sql)
+    event.listen(engine, "checkout", on_checkout)
+    out = {}
+    try:
+        for name, call in inst.requests.items():
+            call()
+            counts.update(sql=0, checkout=0)
+            call()
+            out[name] = (counts["sql"], counts["checkout"])
+    finally:
+        event.remove(engine, "before_cursor_execute", on_sql)
+        event.remove(engine, "checkout", on_checkout)
     return out
 
 
@@ -324,6 +362,7 @@ def main() -> None:
     table: dict[tuple[str, int], dict] = {}
     plans: dict[tuple[str, int], str] = {}
     costs: dict[tuple[str, int], list] = {}
+    statements: dict[tuple[str, int], dict] = {}
     print(f"{'backend':<11}{'dossiers':>9}{'open tasks':>11}  {'request':<32}{'p50 ms':>8}{'p95 ms':>8}")
     for backend in args.backends.split(","):
         try:
@@ -338,6 +377,7 @@ def main() -> None:
                     table.setdefault((backend, inst.size), {})[name] = (p50, p95)
             for inst in instances:
                 plans[(backend, inst.size)] = inbox_plan(inst.system)
+                statements[(backend, inst.size)] = statements_per_request(inst)
                 costs[(backend, inst.size)] = badge_costs(inst.system)
                 for name in names:
                     p50, p95 = table[(backend, inst.size)][name]
@@ -362,6 +402,9 @@ def main() -> None:
     print("\nmenu badges on the page (median ms, one_stop.pcc1):")
     for (backend, size), rows in costs.items():
         print(f"  {backend} {size}: " + ", ".join(f"{label} {ms:.1f}" for label, ms in rows))
+    print("\nSQL statements / connection checkouts per request:")
+    for (backend, size), rows in statements.items():
+        print(f"  {backend} {size}: " + ", ".join(f"{name.strip()} {n}/{c}" for name, (n, c) in rows.items()))
     print("\nplan of the inbox query (one_stop.pcc1, first page):")
     for (backend, size), plan in plans.items():
         print(f"  {backend} {size}: {plan}")

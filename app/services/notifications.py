@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.adapters.db import queue_insert
 from app.adapters.models import Appointment, Dossier, HumanTask, Notification, OutboxMessage, User
+from app.domain.access import may_see_on_staff_pages
 from app.domain.calendar import VN_TZ
+from app.errors import NotFound
 from app.services.queries.roster import Roster
 from app.services.unit_of_work import unit_of_work
 
@@ -168,6 +170,21 @@ class Notifier:
 
 
 # -- reading them ----------------------------------------------------------------------------------------------
+def open_notification(system, user: User, notification_id: int, now: datetime) -> str | None:
+    """Mark one of the user's notifications read. Returns the code of its dossier when the user may open that
+    dossier on the staff pages."""
+    with unit_of_work(system) as session:
+        row = session.get(Notification, notification_id)
+        if row is None or row.user_id != user.id:
+            raise NotFound("Không có thông báo này.", code="unknown_notification")
+        if row.read_at is None:
+            row.read_at = now
+        dossier = session.get(Dossier, row.dossier_id) if row.dossier_id else None
+        if dossier is not None and may_see_on_staff_pages(user, dossier.agency_id):
+            return dossier.code
+        return None
+
+
 def mark_all_read(system, user: User, now: datetime) -> int:
     """Mark every unread notification of the user read; how many were."""
     with unit_of_work(system) as session:

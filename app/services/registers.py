@@ -392,6 +392,16 @@ def register_detail(system, user: User, register_id: int) -> dict:
         return register_view(session, get_visible(session, user, register_id), today_vn(), with_entries=True)
 
 
+def edit_register(system, actor: User, register_id: int, form: dict) -> Register:
+    """Save the edit form of a register: once numbers were given its name and start number are shown read-only,
+    and what the form sends for them is left out."""
+    with reading(system) as session:
+        register = get_visible(session, actor, register_id)
+        numbered = _entry_bounds(session, register.id)[0] > 0
+    body = {k: v for k, v in form.items() if not (numbered and k in ("name", "start_number"))}
+    return update_register(system, actor, register_id, body)
+
+
 def register_export(system, user: User, register_id: int) -> tuple[bytes, str]:
     """One register `user` may see as an Excel file: (content, file name)."""
     with reading(system) as session:

@@ -196,7 +196,8 @@ def update_agency(system, actor: User, ref: str, body: dict) -> dict:
         return agency_view(agency)
 
 
-def delete_agency(system, actor: User, ref: str) -> None:
+def delete_agency(system, actor: User, ref: str) -> dict:
+    """Delete an agency nothing refers to; returns the view it had."""
     require_admin(actor)
     with unit_of_work(system) as session:
         agency = find_agency(session, ref)
@@ -211,7 +212,9 @@ def delete_agency(system, actor: User, ref: str) -> None:
         used = [f"{n} {what}" for what, n in uses.items() if n]
         if used:
             raise Conflict(f"Cơ quan đang có {', '.join(used)}: không xóa được.", code="agency_in_use")
+        view = agency_view(agency)
         session.delete(agency)
+    return view
 
 
 def list_agencies(session: Session) -> list[Agency]:
@@ -387,6 +390,11 @@ def update_staff_user(system, actor: User, username: str, body: dict) -> dict:
 
 def reset_password(system, actor: User, username: str, password: str | None = None) -> str:
     """Set a new password (given, or generated and returned once); ends sessions, clears a lock-out."""
+    return reset_password_with_view(system, actor, username, password)[0]
+
+
+def reset_password_with_view(system, actor: User, username: str, password: str | None = None) -> tuple[str, dict]:
+    """`reset_password`, also returning the user's view (for the page that shows the new password once)."""
     require_admin(actor)
     new = _clean_password(password) if password else secrets.token_urlsafe(9)
     with unit_of_work(system) as session:
@@ -395,7 +403,14 @@ def reset_password(system, actor: User, username: str, password: str | None = No
         user.token_generation = (user.token_generation or 0) + 1
         user.failed_logins = 0
         user.locked_until = None
-    return new
+        return new, user_view(user)
+
+
+def update_user_from_form(system, actor: User, username: str, form: dict) -> dict:
+    """The user page's form: of a citizen's account only `active` is taken (the rest is the citizen's own)."""
+    with reading(system) as session:
+        citizen = find_user(session, username).has_role("citizen")
+    return update_staff_user(system, actor, username, {"active": form.get("active")} if citizen else form)
 
 
 def release_held_tasks(system, actor: User, user_id: int, roles: set[str]) -> int:

@@ -260,3 +260,32 @@ def setup_status(system, user: User, now: datetime) -> dict:
     body["ready"] = not any(g["severity"] == "block" for gaps in (body["signer"] or [], body["agency"] or [])
                             for g in gaps)
     return body
+
+
+# -- the set-up pages ---------------------------------------------------------------------------------------
+def signer_setup(system, username: str, now: datetime) -> dict:
+    """A signer's set-up: the user (agency and roles loaded), their credentials (the active one first, then the
+    newest), what is still missing, and the active credential."""
+    with reading(system) as session:
+        return signer_setup_of(session, find_user(session, username), now)
+
+
+def seal_setup(system, agency_ref: str, now: datetime) -> dict:
+    """An agency's seal set-up: the agency, its seal credentials, what is still missing, the active credential."""
+    with reading(system) as session:
+        return seal_setup_of(session, find_agency(session, agency_ref), now)
+
+
+def signer_setup_of(session: Session, signer: User, now: datetime) -> dict:
+    _ = signer.agency, signer.roles
+    credentials = [credential_view(r, now) for r in credentials_of(session, user=signer)]
+    gaps = [g.as_dict() for g in signer_gaps(session, signer, now)]
+    return {"signer": signer, "credentials": credentials, "gaps": gaps,
+            "active": next((c for c in credentials if c["active"]), None)}
+
+
+def seal_setup_of(session: Session, agency: Agency, now: datetime) -> dict:
+    credentials = [credential_view(r, now) for r in credentials_of(session, agency=agency)]
+    gaps = [g.as_dict() for g in agency_gaps(session, agency, now)]
+    return {"agency": agency, "credentials": credentials, "gaps": gaps,
+            "active": next((c for c in credentials if c["active"]), None)}

@@ -1,12 +1,12 @@
 """Appointments as people read them: the free slots of an agency's day and the next working days when booking, a
-citizen's own appointments, the API's lists and details."""
+citizen's own appointments, the agency's list and a move's choices for its staff, the API's lists and details."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from app.adapters.models import Appointment, User
 from app.services import appointments
@@ -67,3 +67,32 @@ def appointment_list(system, user: User, day: date | None = None, status: str | 
     with reading(system) as session:
         rows = session.scalars(query.offset((page - 1) * page_size).limit(page_size)).all()
         return [appointments.appointment_view(a, for_staff=for_staff) for a in rows]
+
+
+def upcoming_count(session: Session, agency_id: int | None, today: date) -> int:
+    """The agency's appointments still to come (booked or moved, today or later): the menu badge."""
+    if agency_id is None:
+        return 0
+    return session.scalar(select(func.count(Appointment.id)).where(
+        Appointment.agency_id == agency_id, Appointment.status.in_(appointments.ACTIVE),
+        Appointment.day >= today)) or 0
+
+
+def staff_list(system, user: User, *, day: date | None, status: str | None, q: str | None, limit: int) -> dict:
+    """The agency's appointments for its staff (`status` None: every status), and what the caller may do."""
+    query = appointments.appointments_query(user, day, status, q)
+    with reading(system) as session:
+        items = [appointments.appointment_view(a, for_staff=True) for a in session.scalars(query.limit(limit))]
+    return {"items": items, "can_move": any(user.has_role(r) for r in appointments.MOVE_ROLES),
+            "can_convert": any(user.has_role(r) for r in appointments.CONVERT_ROLES)}
+
+
+def move_choices(system, user: User, code: str, day: date | None, now: datetime) -> dict:
+    """What moving an appointment offers: the appointment, the free slots of `day`, the next working days."""
+    with reading(system) as session:
+        appointment = appointments.visible_appointment(session, user, code)
+        view = appointments.appointment_view(appointment, for_staff=True)
+        agency = appointment.agency
+        slots = appointments.free_slots(system, session, agency, day, now) if day else []
+        days = appointments.next_working_days(calendar_for(session, agency.id), now)
+    return {"appointment": view, "slots": slots, "days": days}

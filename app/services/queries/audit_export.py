@@ -132,6 +132,15 @@ def search(session, f: EventFilter, page: int = 1, page_size: int = PAGE_SIZE):
     return rows, total
 
 
+def event_search(system, f: EventFilter | None, page: int = 1) -> tuple[list[dict], int, list[Agency]]:
+    """The auditor's search page: one page of the events matching `f` (as `row_view`s, newest first; none when
+    there is no filter, e.g. a refused one), how many match, and the agencies to filter by."""
+    with reading(system) as session:
+        rows, total = search(session, f, page) if f is not None else ([], 0)
+        agencies = list(session.scalars(select(Agency).order_by(Agency.name)))
+    return [row_view(r) for r in rows], total, agencies
+
+
 def row_view(row) -> dict:
     event, code, agency_code, agency_name, version = row
     return {"dossier": code, "agency": agency_code, "agency_name": agency_name, "seq": event.seq,

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.engine.runtime import FINAL_STATUSES
 from app.errors import BadRequest, Forbidden
 from app.adapters.models import STAFF_ROLES, Agency, Dossier, HumanTask, User
-from app.services.administration.calendars import calendars_by_agency
+from app.services.administration.calendars import calendar_view, calendars_by_agency
+from app.domain.access import oversees_every_agency
 from app.domain.calendar import VN_TZ, WorkingCalendar
 from app.services.queries.directory import find_agency
 from app.services.unit_of_work import reading
@@ -211,6 +212,24 @@ def due_report(system, user: User, now: datetime, *, scope: str = "agency", agen
     with reading(system) as session:
         agency = find_agency(session, agency_ref) if agency_ref else None
         return due_lists(session, user, now, scope=scope, agency=agency, soon_hours=soon_hours)
+
+
+@dataclass
+class DuePage:
+    lists: DueLists
+    agencies: list[Agency]      # the agencies an overseer may choose among (none for staff)
+    calendar: dict              # the working calendar in effect for the agency shown (the default for all)
+
+
+def due_page(system, user: User, now: datetime, *, scope: str, agency_ref: str | None = None,
+             soon_hours: float = SOON_HOURS) -> DuePage:
+    """The *Hồ sơ đến hạn* page: the lists, the agencies to choose from and the calendar they are counted by."""
+    with reading(system) as session:
+        agencies = list(session.scalars(select(Agency).order_by(Agency.id))) if oversees_every_agency(user) else []
+        agency = find_agency(session, agency_ref) if agency_ref else None
+        lists = due_lists(session, user, now, scope=scope, agency=agency, soon_hours=soon_hours)
+        calendar = calendar_view(session, lists.agency)["effective"]
+    return DuePage(lists=lists, agencies=agencies, calendar=calendar)
 
 
 def _tasks_by_dossier(session: Session, dossier_ids: list[int]) -> dict[int, list[dict]]:

@@ -120,6 +120,13 @@ def list_tasks(session: Session, user: User, flt: InboxFilter, now: datetime, pa
                      filters=flt)
 
 
+def inbox_page(system, user: User, flt: InboxFilter, now: datetime, page: int = 1,
+               page_size: int = PAGE_SIZE) -> InboxPage:
+    """`list_tasks` in a read of its own; the tasks come with their dossier and holder loaded."""
+    with reading(system) as session:
+        return list_tasks(session, user, flt, now, page, page_size)
+
+
 def count_tasks(session: Session, user: User, flt: InboxFilter, now: datetime, cap: int = COUNT_CAP) -> int:
     """How many tasks wait, counting at most cap + 1 (the badge shows "cap+")."""
     total = 0

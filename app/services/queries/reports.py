@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.adapters.spreadsheets import text_safe_row
-from app.errors import Forbidden, Unprocessable
+from app.errors import AppError, Forbidden, Unprocessable
 from app.adapters.models import Agency, Dossier, User
 from app.services.administration.calendars import calendar_for
 from app.domain.calendar import VN_TZ
@@ -221,6 +221,24 @@ def build_report(session: Session, agencies: list[Agency], period: Period) -> Re
 # -- the chart (server-rendered SVG: no script, no CDN) ----------------------------------------------------
 CHART_SERIES = (("received", "Tiếp nhận", "#0b4f9c"), ("on_time", "Trả đúng hạn", "#2e7d32"),
                 ("late", "Trả quá hạn", "#c62828"))
+
+
+@dataclass
+class ReportPage:
+    choices: list[dict]             # {code, name} of the agencies the caller may report on
+    report: Report | None
+    error: AppError | None          # why the asked-for report was refused (the choices are still offered)
+
+
+def report_page(system, user: User, start: str | None, end: str | None, agency_ref: str | None) -> ReportPage:
+    with reading(system) as session:
+        choices = [{"code": a.code, "name": a.name} for a in reportable_agencies(session, user)]
+        try:
+            period = parse_period(start, end)
+            report = build_report(session, reportable_agencies(session, user, agency_ref), period)
+        except AppError as exc:
+            return ReportPage(choices, None, exc)
+    return ReportPage(choices, report, None)
 
 
 def chart_svg(report: Report, width: int = 900, height: int = 300) -> str:

@@ -320,3 +320,27 @@ def last_dry_run_report(system, variant: str, number: int) -> dict:
         if row is None:
             raise NotFound("Phiên bản này chưa được chạy thử.", code="no_dry_run")
         return {**row.report, "id": row.id}
+
+
+# -- the administrator's pages -------------------------------------------------------------------------------
+def versions_by_variant(system) -> dict[str, list[dict]]:
+    """Every version of every variant (newest first), as `version_rows` describes them."""
+    with reading(system) as session:
+        rows = version_rows(session)
+    return {v: [r for r in rows if r["variant"] == v] for v in VARIANTS}
+
+
+def version_page(system, variant: str, number: int) -> dict:
+    """One version: the row itself, its line of the versions table, its check report, the report of its latest
+    dry run and the variant's activations."""
+    with reading(system) as session:
+        row = get_version(session, variant, number)
+        run = latest_dry_run(session, row)
+        return {"version": row, "info": next(r for r in version_rows(session, variant) if r["version"] == number),
+                "report": check_xml(session, system, variant, row.bpmn_xml),
+                "dry_run": run.report if run else None, "activations": activations(session, variant)}
+
+
+def load_version(system, variant: str, number: int) -> ProcessVersion:
+    with reading(system) as session:
+        return get_version(session, variant, number)

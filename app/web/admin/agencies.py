@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from app.errors import AppError, BadRequest
+from app import clock
 from app.adapters.models import LEVELS
-from app.services.administration import agencies as admin_service
 from app.domain.procedures import LEVEL_NAMES, ROLE_NAMES
+from app.errors import AppError, BadRequest
+from app.services.administration import agencies as admin_service
+from app.services.queries import administration as admin_pages
 from app.web.common import menu
 from app.web.common.auth import system
-from app.web.staff.registers import dmy_date
 from app.web.common.session import current_user, login_required
-from app.web.staff.setup import agency_context, apply_upload, signer_context
+from app.web.staff.registers import dmy_date
+from app.web.staff.setup import apply_upload, with_seal_image, with_signature_image
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 bp.add_app_template_filter(dmy_date, "dmy_date")
@@ -26,8 +28,7 @@ LEVEL_CHOICES = [(level, LEVEL_NAMES[level]) for level in LEVELS]
 
 
 def _agency_choices() -> list[dict]:
-    with system().db.session() as session:
-        return [admin_service.agency_view(a) for a in admin_service.list_agencies(session)]
+    return admin_pages.agency_list(system())
 
 
 def _agency_form() -> dict:
@@ -80,45 +81,39 @@ def new_agency():
 @login_required("admin")
 def agency(ref):
     user = current_user()
-    context = agency_context(ref)
-    context.pop("agency")  # the page shows the agency's view below
-    with system().db.session() as session:
-        view = admin_service.agency_view(admin_service.find_agency(session, ref))
-    values = {**view, "parent": view["parent"] or ""}
-    if request.method == "POST":
-        action = request.form.get("action")
-        error = None
-        if action == "save":
-            values = _agency_form()
-            body = {**values, "parent": values["parent"] or None}
-            if not body["slug"]:
-                body.pop("slug")
-            try:
-                view = admin_service.update_agency(system(), user, ref, body)
-            except AppError as exc:
-                error = exc
-            else:
-                flash("Đã cập nhật cơ quan.", "success")
-                return redirect(url_for("admin_pages.agency", ref=view["code"]))
-        elif action == "delete":
-            try:
-                admin_service.delete_agency(system(), user, ref)
-            except AppError as exc:
-                error = exc
-            else:
-                flash(f"Đã xóa cơ quan {view['name']}.", "success")
-                return redirect(url_for("admin_pages.agencies"))
+    action = request.form.get("action") if request.method == "POST" else None
+    error, values = None, None
+    if action == "save":
+        values = _agency_form()
+        body = {**values, "parent": values["parent"] or None}
+        if not body["slug"]:
+            body.pop("slug")
+        try:
+            view = admin_service.update_agency(system(), user, ref, body)
+        except AppError as exc:
+            error = exc
         else:
-            error, message = apply_upload(user, agency=view["code"])
-            if error is None:
-                flash(message, "success")
-                return redirect(url_for("admin_pages.agency", ref=view["code"]))
-            context = agency_context(ref)
-            context.pop("agency")
-        return _page("admin/agency_form.html", error.status, error, values=values, agency=view,
-                     agencies=_agency_choices(), action=action, **context)
-    return _page("admin/agency_form.html", values=values, agency=view, agencies=_agency_choices(), action=None,
-                 **context)[0]
+            flash("Đã cập nhật cơ quan.", "success")
+            return redirect(url_for("admin_pages.agency", ref=view["code"]))
+    elif action == "delete":
+        try:
+            deleted = admin_service.delete_agency(system(), user, ref)
+        except AppError as exc:
+            error = exc
+        else:
+            flash(f"Đã xóa cơ quan {deleted['name']}.", "success")
+            return redirect(url_for("admin_pages.agencies"))
+    elif request.method == "POST":
+        error, message = apply_upload(user, agency=ref)
+        if error is None:
+            flash(message, "success")
+            return redirect(url_for("admin_pages.agency", ref=ref))
+    page = admin_pages.agency_page(system(), ref, clock.now())
+    view, setup = page["agency"], with_seal_image(page["setup"])
+    setup.pop("agency")  # the page shows the agency's view
+    values = values or {**view, "parent": view["parent"] or ""}
+    return _page("admin/agency_form.html", error.status if error else 200, error, values=values, agency=view,
+                 agencies=page["agencies"], action=action, **setup)
 
 
 # -- users ---------------------------------------------------------------------------------------------------
@@ -126,11 +121,9 @@ def agency(ref):
 @login_required("admin")
 def users():
     filters = {k: request.args.get(k, "") for k in ("agency", "role", "q")}
-    with system().db.session() as session:
-        rows = admin_service.list_users(session, agency=filters["agency"] or None, role=filters["role"] or None,
-                                        q=filters["q"] or None)
-        views = [admin_service.user_view(u) for u in rows]
-    return _page("admin/users.html", users=views, filters=filters, agencies=_agency_choices(),
+    listed = admin_pages.users_page(system(), agency=filters["agency"] or None, role=filters["role"] or None,
+                                    q=filters["q"] or None)
+    return _page("admin/users.html", users=listed["users"], filters=filters, agencies=listed["agencies"],
                  all_roles=[(r, ROLE_NAMES[r]) for r in ROLE_NAMES])[0]
 
 
@@ -154,18 +147,13 @@ def new_user():
 @login_required("admin")
 def user(username):
     actor = current_user()
-    with system().db.session() as session:
-        view = admin_service.user_view(admin_service.find_user(session, username))
-    values = {**view, "agency": view["agency"] or ""}
     action = request.form.get("action") if request.method == "POST" else None
-    error = None
+    error, values = None, None
     if action == "save":
         values = {**_user_form(new=False), "username": username}
-        body = {k: v for k, v in values.items() if k != "username"}
-        if "citizen" in view["roles"]:
-            body = {"active": body["active"]}
         try:
-            view = admin_service.update_staff_user(system(), actor, username, body)
+            view = admin_service.update_user_from_form(system(), actor, username,
+                                                       {k: v for k, v in values.items() if k != "username"})
         except AppError as exc:
             error = exc
         else:
@@ -175,7 +163,7 @@ def user(username):
             return redirect(url_for("admin_pages.user", username=username))
     elif action == "password":
         try:
-            password = admin_service.reset_password(system(), actor, username)
+            password, view = admin_service.reset_password_with_view(system(), actor, username)
         except AppError as exc:
             error = exc
         else:
@@ -187,7 +175,10 @@ def user(username):
             return redirect(url_for("admin_pages.user", username=username))
     elif action is not None:
         error = BadRequest("Thao tác không hợp lệ.", code="unknown_action")
-    signer = signer_context(username) if "signer" in view["roles"] else None
+    page = admin_pages.user_page(system(), username, clock.now())
+    view = page["user"]
+    values = values or {**view, "agency": view["agency"] or ""}
+    signer = with_signature_image(page["signer"]) if page["signer"] else None
     return _page("admin/user_form.html", error.status if error else 200, error, values=values, user=view,
-                 agencies=_agency_choices(), action=action, signer_setup=signer,
+                 agencies=page["agencies"], action=action, signer_setup=signer,
                  **({k: signer[k] for k in ("credentials", "active", "gaps")} if signer else {}))

@@ -13,12 +13,11 @@ from flask import (
     url_for,
 )
 
-from app.services.routing.checks import LANE_ROLES
-from app.engine.definitions import VARIANTS
-from app.errors import AppError
 from app.adapters.models import User
-from app.services.routing import redesign
+from app.errors import AppError
 from app.resources import form_names
+from app.services.routing import redesign
+from app.services.routing.checks import LANE_ROLES
 from app.web.common.auth import system
 from app.web.common.menu import register as menu_register
 from app.web.common.session import current_user, login_required
@@ -34,40 +33,30 @@ def _admin() -> User:
 @bp.get("/")
 @login_required("admin")
 def index():
-    with system().db.session() as session:
-        rows = redesign.version_rows(session)
-    by_variant = {v: [r for r in rows if r["variant"] == v] for v in VARIANTS}
-    return render_template("processes/index.html", by_variant=by_variant, names=redesign.VARIANT_NAMES)
+    return render_template("processes/index.html", by_variant=redesign.versions_by_variant(system()),
+                           names=redesign.VARIANT_NAMES)
 
 
 @bp.get("/<variant>/<int:version>")
 @login_required("admin")
 def show(variant, version):
-    with system().db.session() as session:
-        row = redesign.get_version(session, variant, version)
-        report = redesign.check_xml(session, system(), variant, row.bpmn_xml)
-        run = redesign.latest_dry_run(session, row)
-        history = redesign.activations(session, variant)
-        rows = [r for r in redesign.version_rows(session, variant) if r["version"] == version]
-    return render_template("processes/show.html", variant=variant, version=row, info=rows[0], report=report,
-                           dry_run=run.report if run else None, activations=history, names=redesign.VARIANT_NAMES,
-                           problems=[p.as_dict() for p in report.problems])
+    page = redesign.version_page(system(), variant, version)
+    return render_template("processes/show.html", variant=variant, names=redesign.VARIANT_NAMES,
+                           problems=[p.as_dict() for p in page["report"].problems], **page)
 
 
 @bp.get("/<variant>/<int:version>.bpmn")
 @login_required("admin", "auditor")
 def download(variant, version):
-    with system().db.session() as session:
-        row = redesign.get_version(session, variant, version)
-        return Response(row.bpmn_xml, mimetype="application/xml", headers={
-            "Content-Disposition": f'attachment; filename="copy_certification_{variant}_v{version}.bpmn"'})
+    row = redesign.load_version(system(), variant, version)
+    return Response(row.bpmn_xml, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="copy_certification_{variant}_v{version}.bpmn"'})
 
 
 @bp.get("/<variant>/<int:version>/edit")
 @login_required("admin")
 def edit(variant, version):
-    with system().db.session() as session:
-        row = redesign.get_version(session, variant, version)
+    row = redesign.load_version(system(), variant, version)
     forms = form_names()
     return render_template("processes/edit.html", variant=variant, version=row, names=redesign.VARIANT_NAMES,
                            forms=forms, roles=list(LANE_ROLES))

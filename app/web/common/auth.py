@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
-from sqlalchemy import select
 
-from app.errors import Unauthorized
 from app.adapters.models import User
+from app.errors import Unauthorized
+from app.services.queries.sessions import signed_in_user
 
 
 def system():
@@ -17,12 +17,7 @@ def user_from_token(token: str) -> User | None:
     if not read:
         return None
     user_id, generation = read
-    with system().db.session() as session:
-        user = session.scalar(select(User).where(User.id == user_id))
-        if user is None or not user.active or user.token_generation != generation:
-            return None
-        _ = user.agency, user.roles  # load before the session closes
-        return user
+    return signed_in_user(system(), user_id, generation)
 
 
 def api_user(optional: bool = False) -> User | None:

@@ -5,10 +5,11 @@ import hmac
 import secrets
 from functools import wraps
 
-from flask import abort, g, redirect, request, session, url_for
-from sqlalchemy import select
+from flask import abort, g, redirect, request, url_for
+from flask import session as cookie
 
 from app.adapters.models import User
+from app.services.queries.sessions import signed_in_user
 from app.web.common.auth import system
 
 CSRF_FIELD = "csrf_token"
@@ -18,34 +19,30 @@ def current_user() -> User | None:
     if "page_user" in g:
         return g.page_user
     user = None
-    user_id, generation = session.get("uid"), session.get("gen")
+    user_id, generation = cookie.get("uid"), cookie.get("gen")
     if user_id is not None:
-        with system().db.session() as db:
-            user = db.scalar(select(User).where(User.id == user_id))
-            if user is None or not user.active or user.token_generation != generation:
-                session.clear()
-                user = None
-            else:
-                _ = user.agency, user.roles
+        user = signed_in_user(system(), user_id, generation)
+        if user is None:
+            cookie.clear()
     g.page_user = user
     return user
 
 
 def log_in(user: User) -> None:
-    session.clear()
-    session["uid"], session["gen"] = user.id, user.token_generation
-    session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    session.permanent = True
+    cookie.clear()
+    cookie["uid"], cookie["gen"] = user.id, user.token_generation
+    cookie[CSRF_FIELD] = secrets.token_urlsafe(32)
+    cookie.permanent = True
 
 
 def log_out() -> None:
-    session.clear()
+    cookie.clear()
 
 
 def csrf_token() -> str:
-    if CSRF_FIELD not in session:
-        session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    return session[CSRF_FIELD]
+    if CSRF_FIELD not in cookie:
+        cookie[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return cookie[CSRF_FIELD]
 
 
 def check_csrf() -> None:
@@ -53,7 +50,7 @@ def check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
         return
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
-    expected = session.get(CSRF_FIELD) or ""
+    expected = cookie.get(CSRF_FIELD) or ""
     if not expected or not hmac.compare_digest(sent, expected):
         abort(400, description="Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ (thiếu mã CSRF). "
                                "Vui lòng tải lại trang và thử lại.")

@@ -1,18 +1,16 @@
-"""Staff pages for appointments (seed 001 §2a, *Lịch hẹn chờ duyệt*): the agency's list, turning an appointment
+"""Staff pages for appointments (*Lịch hẹn chờ duyệt*): the agency's list, turning an appointment
 into a dossier when the citizen arrives with the original, and moving it with a reason (the citizen is told)."""
 from __future__ import annotations
 
 from datetime import date
 
 from flask import Blueprint, flash, redirect, request, url_for
-from sqlalchemy import func, select
 
 from app import clock
 from app.errors import AppError
-from app.adapters.models import Appointment
 from app.services import appointments as service
-from app.services.administration.calendars import calendar_for
-from app.domain.calendar import VN_TZ
+from app.services.queries import appointments as appointment_reads
+from app.services.queries.badges import APPOINTMENTS
 from app.web.common.auth import system
 from app.web.citizen.common import error_page, page
 from app.web.common.menu import register as menu_entry
@@ -22,15 +20,7 @@ bp = Blueprint("appointments_pages", __name__, url_prefix="/lich-hen")
 PAGE_SIZE = 50
 
 
-def _waiting(user) -> int | None:
-    today = clock.now().astimezone(VN_TZ).date()
-    with system().db.session() as session:
-        return session.scalar(select(func.count(Appointment.id)).where(
-            Appointment.agency_id == user.agency_id, Appointment.status.in_(service.ACTIVE),
-            Appointment.day >= today)) or None
-
-
-menu_entry("Lịch hẹn chờ duyệt", "appointments_pages.pending", service.VIEW_ROLES, count=_waiting, order=15)
+menu_entry("Lịch hẹn chờ duyệt", "appointments_pages.pending", service.VIEW_ROLES, order=15, badge=APPOINTMENTS)
 
 
 def _day_arg(value: str | None) -> date | None:
@@ -47,30 +37,19 @@ def pending():
     status = request.args.get("status", "active")
     q = request.args.get("q", "").strip()
     day = _day_arg(request.args.get("date"))
-    with system().db.session() as session:
-        query = service.appointments_query(user, day, status if status != "all" else None, q or None)
-        rows = session.scalars(query.limit(PAGE_SIZE * 4)).all()
-        items = [service.appointment_view(a, for_staff=True) for a in rows]
-    return page("appointments/pending.html", items=items, status=status, q=q, day=day,
-                can_move=any(user.has_role(r) for r in service.MOVE_ROLES),
-                can_convert=any(user.has_role(r) for r in service.CONVERT_ROLES))
+    listed = appointment_reads.staff_list(system(), user, day=day, status=status if status != "all" else None,
+                                          q=q or None, limit=PAGE_SIZE * 4)
+    return page("appointments/pending.html", status=status, q=q, day=day, **listed)
 
 
 def _appointment(code: str) -> dict:
-    with system().db.session() as session:
-        return service.appointment_view(service.visible_appointment(session, current_user(), code), for_staff=True)
+    return appointment_reads.appointment_detail(system(), current_user(), code)
 
 
 # -- move ------------------------------------------------------------------------------------------------------
 def _move_context(code: str, form: dict) -> dict:
-    appointment = _appointment(code)
-    now = clock.now()
     day = _day_arg(form.get("date"))
-    with system().db.session() as session:
-        agency = service.find_agency(session, appointment["agency"])
-        slots = service.free_slots(system(), session, agency, day, now) if day else []
-        days = service.next_working_days(calendar_for(session, agency.id), now)
-    return dict(appointment=appointment, form=form, day=day, slots=slots, days=days)
+    return dict(form=form, day=day, **appointment_reads.move_choices(system(), current_user(), code, day, clock.now()))
 
 
 @bp.get("/<code>/doi-lich")

@@ -3,13 +3,13 @@ with the working time left by the agency's calendar."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import select
 
 from app import clock
+from app.adapters.models import STAFF_ROLES
+from app.domain.access import oversees_every_agency
 from app.errors import AppError
-from app.adapters.models import STAFF_ROLES, Agency, User
-from app.services.administration import calendars as agency_calendar
-from app.services.queries.due import due_count, due_lists, parse_scope, parse_soon_hours
+from app.services.queries.badges import DUE
+from app.services.queries.due import due_page, parse_scope, parse_soon_hours
 from app.web.common import menu
 from app.web.common.auth import system
 from app.web.common.session import current_user, login_required
@@ -32,39 +32,23 @@ def calendar_summary(config: dict) -> str:
             f"tiếp theo; nghỉ các ngày lễ, Tết theo quy định")
 
 
-def _is_overseer(user: User) -> bool:
-    return user.has_role("auditor") or user.has_role("admin")
-
-
 @bp.get("/due")
 @login_required(*READERS)
 def due_list():
     user = current_user()
-    overseer = _is_overseer(user)
+    overseer = oversees_every_agency(user)
     try:
         scope = parse_scope(request.args.get("scope") or ("agency" if overseer else "mine"))
         soon_hours = parse_soon_hours(request.args.get("soon_hours"))
     except AppError as exc:
         abort(400, description=exc.message)
     now = clock.now()
-    with system().db.session() as session:
-        agencies = session.scalars(select(Agency).order_by(Agency.id)).all() if overseer else []
-        agency = None
-        ref = request.args.get("agency") or None
-        if ref:
-            agency = agency_calendar.find_agency(session, ref)
-        lists = due_lists(session, user, now, scope=scope, agency=agency, soon_hours=soon_hours)
-        shown_agency = lists.agency
-        calendar_text = calendar_summary(agency_calendar.calendar_view(session, shown_agency)["effective"])
-        return render_template("due/index.html", lists=lists, scope=scope, now=now, agencies=agencies,
-                               overseer=overseer, agency_ref=ref or "", soon_hours=soon_hours,
-                               calendar_text=calendar_text, local_time=local_time, status_name=status_name,
-                               role_name=role_name)
+    ref = request.args.get("agency") or None
+    page = due_page(system(), user, now, scope=scope, agency_ref=ref, soon_hours=soon_hours)
+    return render_template("due/index.html", lists=page.lists, scope=scope, now=now, agencies=page.agencies,
+                           overseer=overseer, agency_ref=ref or "", soon_hours=soon_hours,
+                           calendar_text=calendar_summary(page.calendar), local_time=local_time,
+                           status_name=status_name, role_name=role_name)
 
 
-def _due_badge(user: User) -> int | None:
-    with system().db.session() as session:
-        return due_count(session, user, clock.now()) or None
-
-
-menu.register("Hồ sơ đến hạn", "due_pages.due_list", READERS, count=_due_badge, order=15)
+menu.register("Hồ sơ đến hạn", "due_pages.due_list", READERS, order=15, badge=DUE)

@@ -13,57 +13,42 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
 from app import clock
-from app.errors import AppError
-from app.adapters.models import STAFF_ROLES, Event, HumanTask, User, UserRole
-from app.services.dossiers import tasks as dossier_service
-from app.domain.access import is_staff_of, may_work
-from app.domain.task_forms import form_schema
-from app.services.queries.inbox import (
-    DUE_FILTERS,
-    MAX_QUERY_LENGTH,
-    QUEUES,
-    InboxFilter,
-    badge,
-    count_tasks,
-    list_tasks,
-    queue_filter,
-    working_roles,
-)
-from app.adapters.preview import attestation_preview
+from app.adapters.models import STAFF_ROLES, User
+from app.domain.access import QUEUE_ROLES, inbox_refusal
+from app.domain.task_forms import asks_postal_tracking, form_schema, needs_pin
+from app.errors import AppError, Forbidden, NotFound
+from app.services.dossiers.staff_work import TaskPost, TaskRefused, claim_from_inbox, submit_task
+from app.services.queries.badges import TASKS, queue_badge
+from app.services.queries.inbox import DUE_FILTERS, MAX_QUERY_LENGTH, QUEUES, InboxFilter, inbox_page
+from app.services.queries.task_page import TaskDone, TaskPage, signing_preview, task_page
 from app.web.common import menu
 from app.web.common.auth import system
-from app.web.public.pages import safe_next
-from app.web.common.session import current_user, login_required
-from app.services.queries.dossier_documents import documents_of, shown_document
-from app.web.staff.dossiers import page_arg
 from app.web.common.format import FILTERS
-from app.web.staff.task_forms import build_fields, field_errors, form_data
-from app.web.staff.reads import init_app as _init_reads
-from app.web.staff.reads import read_session
+from app.web.common.session import current_user, login_required
+from app.web.public.pages import safe_next
+from app.web.staff.dossiers import page_arg
+from app.web.staff.task_forms import build_fields, field_errors
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-bp.record_once(lambda state: _init_reads(state.app))
 for _name, _fn in FILTERS.items():
     bp.add_app_template_filter(_fn, _name)
 
-# queue -> (menu label, roles that work it, menu order)
+# queue -> (menu label, menu order); the roles that work each queue are app.domain.access.QUEUE_ROLES
 QUEUE_MENUS = {
-    "intake": ("Tiếp nhận online", ("one_stop",), 20),
-    "assign": ("Phân công công việc", ("leader",), 30),
-    "handle": ("Xử lý hồ sơ", ("justice_officer",), 35),
-    "sign": ("Ký duyệt", ("signer",), 40),
-    "seal": ("Bản sao chờ đóng dấu", ("clerk",), 45),
-    "return": ("Trả kết quả", ("one_stop",), 50),
+    "intake": ("Tiếp nhận online", 20),
+    "assign": ("Phân công công việc", 30),
+    "handle": ("Xử lý hồ sơ", 35),
+    "sign": ("Ký duyệt", 40),
+    "seal": ("Bản sao chờ đóng dấu", 45),
+    "return": ("Trả kết quả", 50),
 }
 TASK_TITLES = {
     "intake": "Tiếp nhận hồ sơ", "assign": "Phân công người ký", "handle": "Xử lý hồ sơ",
     "review_sign": "Ký duyệt bản sao", "rework": "Xử lý hồ sơ bị trả lại", "seal": "Đóng dấu, cấp số chứng thực",
     "return": "Trả kết quả", "supplement": "Bổ sung hồ sơ",
 }
-PIN_TASKS = ("review_sign", "seal")
 DONE_MESSAGES = {
     "intake": {"accept": "Đã tiếp nhận hồ sơ {code}.", "supplement": "Đã yêu cầu bổ sung hồ sơ {code}.",
                "refuse": "Đã từ chối tiếp nhận hồ sơ {code}."},
@@ -78,20 +63,8 @@ DONE_MESSAGES = {
 }
 
 
-def _queue_count(queue: str):
-    def count(user: User):
-        with read_session() as session:
-            return badge(count_tasks(session, user, queue_filter(queue), clock.now()))
-    return count
-
-
-def _all_count(user: User):
-    with read_session() as session:
-        return badge(count_tasks(session, user, InboxFilter(), clock.now()))
-
-
 # -- inbox -----------------------------------------------------------------------------------------------
-def _inbox_filter(queue: str | None, user: User) -> tuple[InboxFilter, dict]:
+def _inbox_filter(queue: str | None) -> tuple[InboxFilter, dict]:
     """The filter from the query string; unknown values are ignored (shown as 'all')."""
     names = QUEUES.get(queue, ()) if queue else ()
     task = request.args.get("task") or ""
@@ -119,19 +92,17 @@ def _page() -> int:
 @login_required(*STAFF_ROLES)
 def inbox(queue: str | None = None):
     user = current_user()
-    if queue is not None and not any(user.has_role(r) for r in QUEUE_MENUS[queue][1]):
-        abort(403, description="Chức năng này dành cho vai trò khác.")
-    if not working_roles(user):
-        abort(403, description="Tài khoản chưa thuộc cơ quan nào nên không có công việc.")
-    flt, form = _inbox_filter(queue, user)
+    refusal = inbox_refusal(user, queue)
+    if refusal:
+        abort(403, description=refusal)
+    flt, form = _inbox_filter(queue)
     now = clock.now()
-    with read_session() as session:
-        result = list_tasks(session, user, flt, now, _page())
-        rows = [{"id": t.id, "name": t.name, "title": t.title, "code": t.dossier.code,
-                 "applicant": t.dossier.applicant_name, "document_type": t.dossier.document_type,
-                 "created_at": t.created_at, "due_at": t.due_at, "overdue": bool(t.due_at and t.due_at < now),
-                 "assignee": t.assignee.full_name if t.assignee else None, "mine": t.assignee_id == user.id}
-                for t in result.tasks]
+    result = inbox_page(system(), user, flt, now, _page())
+    rows = [{"id": t.id, "name": t.name, "title": t.title, "code": t.dossier.code,
+             "applicant": t.dossier.applicant_name, "document_type": t.dossier.document_type,
+             "created_at": t.created_at, "due_at": t.due_at, "overdue": bool(t.due_at and t.due_at < now),
+             "assignee": t.assignee.full_name if t.assignee else None, "mine": t.assignee_id == user.id}
+            for t in result.tasks]
     title = QUEUE_MENUS[queue][0] if queue else "Công việc của tôi"
     endpoint = f"staff.queue_{queue}" if queue else "staff.inbox"
     return render_template("staff/inbox.html", title=title, rows=rows, result=result, form=form,
@@ -145,19 +116,12 @@ for _queue in QUEUES:
 
 # -- claim / release ---------------------------------------------------------------------------------------
 def _claim(task_id: str, release: bool):
-    user = current_user()
     back = safe_next(request.form.get("next")) or url_for("staff.inbox")
-    with system().db.session() as session:
-        row = session.get(HumanTask, task_id)
-        if row is None or not is_staff_of(user, row.agency_id):
-            abort(404, description="Không có công việc này (hoặc đã được xử lý).")
     try:
-        row = dossier_service.claim_task(system(), user, task_id, release=release)
+        row = claim_from_inbox(system(), current_user(), task_id, release=release)
     except AppError as exc:
-        if exc.status == 404:
-            abort(404, description=exc.message)
-        if exc.status == 403:
-            abort(403, description=exc.message)
+        if exc.status in (403, 404):
+            abort(exc.status, description=exc.message)
         flash(exc.message, "error")
         return redirect(back)
     code = row.dossier.code
@@ -179,53 +143,6 @@ def release(task_id):
 
 
 # -- the task page -----------------------------------------------------------------------------------------
-def _workable_task(session, task_id: str, user: User) -> HumanTask:
-    """The READY task if `user` may work it; otherwise 404 (unknown, another agency) or 403 (wrong role,
-    held by someone else). A task already done sends the user to its dossier."""
-    row = session.get(HumanTask, task_id)
-    if row is None:
-        done = session.scalar(select(Event).where(Event.task_id == task_id, Event.kind == "task_completed"))
-        if done is not None and is_staff_of(user, done.dossier.agency_id):
-            raise _AlreadyDone(done.dossier.code)
-        abort(404, description="Không có công việc này.")
-    if not is_staff_of(user, row.agency_id):
-        abort(404, description="Không có công việc này.")
-    reason = may_work(user, row.dossier, row)
-    if reason:
-        abort(403, description=reason)
-    if row.role == "citizen" and row.dossier.applicant_id is not None:
-        abort(403, description="Người yêu cầu có tài khoản tự bổ sung hồ sơ trên cổng dịch vụ công.")
-    return row
-
-
-class _AlreadyDone(Exception):
-    def __init__(self, code: str):
-        self.code = code
-
-
-def _signer_choices(session, agency_id: int) -> list[tuple[str, str]]:
-    users = session.scalars(select(User).join(UserRole).where(
-        User.agency_id == agency_id, User.active, UserRole.role == "signer").order_by(User.full_name)).all()
-    return [(u.username, f"{u.full_name} – {u.title}" if u.title else u.full_name) for u in users]
-
-
-def _register_choices(session, agency_id: int) -> list[dict]:
-    from app.services.registers import today_vn, usable_registers
-
-    return [{"id": r.id, "name": r.full_name, "next_number": r.next_number}
-            for r in usable_registers(session, agency_id, today_vn(clock.now()))]
-
-
-def _return_reason(session, dossier_id: int) -> dict | None:
-    """The signer's latest return (reason, who, when) for the rework page."""
-    event = session.scalars(select(Event).where(Event.dossier_id == dossier_id, Event.kind == "task_completed",
-                                                Event.task == "review_sign").order_by(Event.seq.desc())).first()
-    if event is None or (event.data or {}).get("decision") != "reject":
-        return None
-    signer = session.scalar(select(User).where(User.username == event.actor))
-    return {"reason": event.data.get("reason"), "by": signer.full_name if signer else event.actor, "at": event.at}
-
-
 def _placement() -> str:
     placement = request.values.get("placement") or "new_page"
     return placement if placement in ("new_page", "last_page") else "new_page"
@@ -233,7 +150,7 @@ def _placement() -> str:
 
 def _return_fields(fields: list, delivery: str) -> list:
     """The postal item number is asked only for a dossier returned by post, and is required there."""
-    if delivery != "post":
+    if not asks_postal_tracking("return", delivery):
         return [f for f in fields if f.name != "postal_tracking"]
     for f in fields:
         if f.name == "postal_tracking":
@@ -242,14 +159,14 @@ def _return_fields(fields: list, delivery: str) -> list:
     return fields
 
 
-def _render_task(session, user: User, row: HumanTask, values: dict, errors: dict, message: str | None = None,
+def _render_task(page: TaskPage, user: User, values: dict, errors: dict, message: str | None = None,
                  status: int = 200):
-    dossier = row.dossier
-    choices, registers = {}, []
+    row, dossier, registers = page.task, page.dossier, page.registers
+    now = clock.now()
+    choices = {}
     if row.name == "assign":
-        choices["signer"] = [("", "— Chọn người ký —")] + _signer_choices(session, dossier.agency_id)
+        choices["signer"] = [("", "— Chọn người ký —")] + page.signers
     if row.name == "seal":
-        registers = _register_choices(session, dossier.agency_id)
         choices["register"] = [(str(r["id"]), f"{r['name']} – số tiếp theo {r['next_number']}/ĐT")
                                for r in registers]
         if "register" not in values and registers:
@@ -259,75 +176,77 @@ def _render_task(session, user: User, row: HumanTask, values: dict, errors: dict
     fields = [] if row.name == "supplement" else build_fields(row.name, values, errors, choices)
     if row.name == "return":
         fields = _return_fields(fields, dossier.delivery)
-    dossier_documents = documents_of(session, dossier)
-    shown, shown_pages = shown_document(system().files, dossier, dossier_documents, row.name)
+    shown, shown_pages = page.shown, page.shown_pages
     on_copy = shown is not None and shown.kind in ("signed_copy", "certified_copy")
     viewer_page = page_arg(shown_pages, default=shown_pages if on_copy else 1)
     chosen_register = next((r for r in registers if str(r["id"]) == str(values.get("register"))), None)
     context = dict(
-        task=row, d=dossier, applicant=dossier.applicant, fields=fields, errors=errors, message=message,
-        needs_pin=row.name in PIN_TASKS, documents=dossier_documents, shown=shown,
-        shown_pages=shown_pages,
-        viewer_page=viewer_page, registers=registers, chosen_register=chosen_register,
-        returned=_return_reason(session, dossier.id) if row.name == "rework" else None,
-        placement=values.get("placement") or "new_page", now=clock.now(),
+        task=row, d=dossier, applicant=page.applicant, fields=fields, errors=errors, message=message,
+        needs_pin=needs_pin(row.name), documents=page.documents, shown=shown, shown_pages=shown_pages,
+        viewer_page=viewer_page, registers=registers, chosen_register=chosen_register, returned=page.returned,
+        placement=values.get("placement") or "new_page", now=now,
         back=safe_next(request.values.get("back")) or "", can_preview=row.name == "review_sign",
         signature_missing=row.name == "review_sign" and not user.signature_image_sha256,
-        overdue=bool(row.due_at and row.due_at < clock.now()), is_holder=row.assignee_id == user.id,
+        overdue=bool(row.due_at and row.due_at < now), is_holder=row.assignee_id == user.id,
     )
     return render_template("staff/task.html", **context), status
+
+
+def _to_dossier(code: str, message: str, category: str):
+    flash(message, category)
+    return redirect(url_for("staff_dossiers.dossier", code=code))
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required(*STAFF_ROLES)
 def task(task_id):
     user = current_user()
-    with system().db.session() as session:
-        try:
-            row = _workable_task(session, task_id, user)
-        except _AlreadyDone as done:
-            flash("Công việc này đã được xử lý, không còn chờ nữa.", "info")
-            return redirect(url_for("staff_dossiers.dossier", code=done.code))
-        if request.method == "GET":
-            return _render_task(session, user, row, {}, {})
-        name, code = row.name, row.dossier.code
-    if name == "supplement":
-        return _post_supplement(user, task_id, code)
-    data = form_data(name, request.form)
-    pin = request.form.get("pin") or None
-    corrected, filename = None, "corrected.pdf"
-    upload = request.files.get("original") if name == "rework" else None
-    if upload is not None and upload.filename:
-        corrected, filename = upload.read(), upload.filename
     try:
-        dossier = dossier_service.complete_task(system(), user, task_id, data, pin if name in PIN_TASKS else None,
-                                                corrected_scan=corrected, filename=filename)
-    except AppError as exc:
-        errors = field_errors(exc)
-        if exc.code in FILE_ERRORS:
-            errors["original"] = exc.message
-        return _form_error(exc, user, task_id, data, code, errors)
-    decision = data.get("decision")
+        if request.method == "GET":
+            page = task_page(system(), user, task_id, clock.now())
+        else:
+            worked = submit_task(system(), user, task_id, _task_post())
+    except TaskDone as done:
+        return _to_dossier(done.dossier_code, "Công việc này đã được xử lý, không còn chờ nữa.", "info")
+    except TaskRefused as refused:
+        return _refused(refused, user, task_id)
+    except (NotFound, Forbidden) as exc:
+        abort(exc.status, description=exc.message)
+    if request.method == "GET":
+        return _render_task(page, user, {}, {})
+    code, name = worked.dossier_code, worked.task_name
+    if name == "supplement":
+        return _to_dossier(code, DONE_MESSAGES["supplement"].format(code=code), "success")
+    if name == "intake" and worked.decision == "accept":  # the dossier page says so, with the receipt to print
+        return redirect(url_for("staff_dossiers.dossier", code=code, received=1))
     template = DONE_MESSAGES.get(name, "Đã hoàn thành công việc của hồ sơ {code}.")
     if isinstance(template, dict):
-        template = template.get(decision, "Đã hoàn thành công việc của hồ sơ {code}.")
-    if name == "intake" and decision == "accept":  # the dossier page says so, with the receipt to print
-        return redirect(url_for("staff_dossiers.dossier", code=dossier.code, received=1))
-    flash(template.format(code=dossier.code), "success")
+        template = template.get(worked.decision, "Đã hoàn thành công việc của hồ sơ {code}.")
+    flash(template.format(code=code), "success")
     return redirect(safe_next(request.form.get("back")) or url_for("staff.inbox"))
 
 
-def _form_error(exc: AppError, user: User, task_id: str, values: dict, code: str, errors: dict | None = None):
-    """Errors the user can fix re-render the form with the message; others go to the error page."""
-    if exc.status in (403, 404):
-        raise exc
-    with system().db.session() as session:
-        row = session.get(HumanTask, task_id)
-        if row is None or exc.status == 409:
-            flash(exc.message, "error")
-            return redirect(url_for("staff_dossiers.dossier", code=code))
-        return _render_task(session, user, row, values, field_errors(exc) if errors is None else errors,
-                            _summary(exc, row.name), exc.status)
+def _task_post() -> TaskPost:
+    upload = request.files.get("original")
+    return TaskPost(fields=request.form, pin=request.form.get("pin") or None,
+                    scan=upload.read() if upload is not None and upload.filename else None,
+                    filename=upload.filename if upload is not None and upload.filename else None)
+
+
+def _refused(refused: TaskRefused, user: User, task_id: str):
+    """Errors the user can fix show the form again with the message; others go to the error page."""
+    if refused.status in (403, 404):
+        raise refused
+    if refused.status == 409:
+        return _to_dossier(refused.dossier_code, refused.message, "error")
+    try:
+        page = task_page(system(), user, task_id, clock.now())
+    except AppError:  # the task is gone meanwhile
+        return _to_dossier(refused.dossier_code, refused.message, "error")
+    errors = field_errors(refused)
+    if refused.code in FILE_ERRORS:
+        errors["original"] = refused.message
+    return _render_task(page, user, refused.values, errors, _summary(refused, refused.task_name), refused.status)
 
 
 def _summary(exc: AppError, task: str) -> str:
@@ -346,48 +265,19 @@ def _summary(exc: AppError, task: str) -> str:
 FILE_ERRORS = ("missing_file", "not_pdf", "pdf_too_large", "empty_pdf", "truncated_pdf", "encrypted_pdf", "no_pages")
 
 
-def _post_supplement(user: User, task_id: str, code: str):
-    """A walk-in applicant without an account brings the missing pages to the counter."""
-    upload = request.files.get("original")
-    note = (request.form.get("note") or "").strip() or None
-    try:
-        dossier_service.supplement(system(), user, code, upload.read() if upload and upload.filename else None,
-                                   note, filename=(upload.filename if upload else "") or "supplement.pdf")
-    except AppError as exc:
-        errors = field_errors(exc)
-        if exc.code in FILE_ERRORS:
-            errors["original"] = exc.message
-        return _form_error(exc, user, task_id, {"note": note}, code, errors)
-    flash(DONE_MESSAGES["supplement"].format(code=code), "success")
-    return redirect(url_for("staff_dossiers.dossier", code=code))
-
-
 @bp.get("/tasks/<task_id>/preview.png")
 @login_required("signer")
 def preview(task_id):
     """The attestation page as it will look once signed (before the number is given at the seal step)."""
-    user = current_user()
-    with system().db.session() as session:
-        try:
-            row = _workable_task(session, task_id, user)
-        except _AlreadyDone:
-            abort(404, description="Công việc đã được xử lý.")
-        if row.name != "review_sign":
-            abort(404, description="Chỉ bước ký duyệt có bản xem trước lời chứng.")
-        dossier = row.dossier
-        registers = _register_choices(session, dossier.agency_id)
-        register_name = registers[0]["name"].removesuffix("-SCTĐT/BS") if registers else None
-        args = dict(original_sha256=dossier.original_sha256, placement=_placement(), full_name=user.full_name,
-                    title=user.title or "", signature_sha256=user.signature_image_sha256,
-                    seal_sha256=dossier.agency.seal_image_sha256, register_name=register_name)
-    settings = system().settings
-    shown = attestation_preview(system().files, settings.instance_path, moment=clock.now(),
-                                max_bytes=settings.max_upload_bytes, **args)
+    try:
+        shown = signing_preview(system(), current_user(), task_id, _placement(), clock.now())
+    except (NotFound, Forbidden) as exc:
+        abort(exc.status, description=exc.message)
     return Response(shown.png, mimetype="image/png", headers={"Cache-Control": "private, no-store",
                                                               "X-Page-Number": str(shown.page_number)})
 
 
 # -- menu --------------------------------------------------------------------------------------------------
-menu.register("Công việc của tôi", "staff.inbox", STAFF_ROLES, count=_all_count, order=10)
-for _queue, (_label, _roles, _order) in QUEUE_MENUS.items():
-    menu.register(_label, f"staff.queue_{_queue}", _roles, count=_queue_count(_queue), order=_order)
+menu.register("Công việc của tôi", "staff.inbox", STAFF_ROLES, order=10, badge=TASKS)
+for _queue, (_label, _order) in QUEUE_MENUS.items():
+    menu.register(_label, f"staff.queue_{_queue}", QUEUE_ROLES[_queue], order=_order, badge=queue_badge(_queue))

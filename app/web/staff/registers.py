@@ -13,10 +13,10 @@ from flask import (
     url_for,
 )
 
-from app.errors import AppError
-from app.adapters.models import Register
-from app.services import registers as register_service
+from app.domain.access import keeps_registers_of, oversees_every_agency
 from app.domain.calendar import VN_TZ
+from app.errors import AppError
+from app.services import registers as register_service
 from app.services.registers import today_vn
 from app.web.common import menu
 from app.web.common.auth import system
@@ -63,13 +63,9 @@ def _render_form(template: str, status: int = 200, **context):
 @login_required(*READERS)
 def index():
     user = current_user()
-    today = today_vn()
-    with system().db.session() as session:
-        query = register_service.visible_query(user, request.args.get("agency"))
-        rows = session.scalars(query.order_by(Register.opened_on.desc(), Register.id.desc())).all()
-        views = [register_service.register_view(session, r, today) for r in rows]
+    views = register_service.register_list(system(), user, request.args.get("agency"))
     return render_template("registers/index.html", registers=views, may_manage=user.has_role("clerk"),
-                           show_agency=user.has_role("auditor") or user.has_role("admin"))
+                           show_agency=oversees_every_agency(user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -97,37 +93,31 @@ def view(register_id):
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    with system().db.session() as session:
-        register = register_service.get_visible(session, user, register_id)
-        data = register_service.register_view(session, register, today_vn(), with_entries=True)
+    data = register_service.register_detail(system(), user, register_id)
     entries = data["entries"]
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     page = min(page, pages)
     shown = entries[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    may_manage = user.has_role("clerk") and user.agency_id is not None and data["agency"] == user.agency.code
     return render_template("registers/view.html", register=data, entries=shown, page=page, pages=pages,
-                           may_manage=may_manage)
+                           may_manage=keeps_registers_of(user, data["agency"]))
 
 
 @bp.route("/<int:register_id>/edit", methods=["GET", "POST"])
 @login_required("clerk")
 def edit(register_id):
     user = current_user()
-    with system().db.session() as session:
-        register = register_service.get_visible(session, user, register_id)
-        data = register_service.register_view(session, register, today_vn())
     if request.method == "GET":
+        data = register_service.register_detail(system(), user, register_id)
         values = {"name": data["name"], "start_number": str(data["start_number"]), "opened_on": data["opened_on"],
                   "closes_on": data["closes_on"], "status": data["status"]}
         return _render_form("registers/form.html", values=values, register=data)[0]
     values = _form_values()
-    body = dict(values)
-    if data["entry_count"]:  # the locked fields are shown read-only and not sent
-        body.pop("name", None)
-        body.pop("start_number", None)
     try:
-        register_service.update_register(system(), user, register_id, body)
+        register_service.edit_register(system(), user, register_id, values)
     except AppError as exc:
+        if exc.status == 404:
+            raise
+        data = register_service.register_detail(system(), user, register_id)
         return _render_form("registers/form.html", exc.status, values={**data, **values}, register=data,
                             error=exc)
     flash("Đã cập nhật sổ chứng thực.", "success")
@@ -151,9 +141,6 @@ def delete(register_id):
 @bp.get("/<int:register_id>/export.xlsx")
 @login_required(*READERS)
 def export(register_id):
-    with system().db.session() as session:
-        register = register_service.get_visible(session, current_user(), register_id)
-        data = register_service.export_xlsx(session, register)
-        filename = register_service.export_filename(register)
+    data, filename = register_service.register_export(system(), current_user(), register_id)
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

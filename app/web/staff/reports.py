@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup
 
-from app.errors import AppError
 from app.services.queries import reports as report_service
 from app.web.common import menu
 from app.web.common.auth import system
@@ -23,20 +22,15 @@ def _filters() -> dict:
 @bp.get("/")
 @login_required(*ROLES)
 def index():
-    user = current_user()
     filters = _filters()
-    with system().db.session() as session:
-        choices = report_service.reportable_agencies(session, user)
-        choices = [{"code": a.code, "name": a.name} for a in choices]
-        try:
-            period = report_service.parse_period(filters["from"] or None, filters["to"] or None)
-            agencies = report_service.reportable_agencies(session, user, filters["agency"] or None)
-            report = report_service.build_report(session, agencies, period)
-        except AppError as exc:
-            return render_template("reports/index.html", error=exc.message, filters=filters, choices=choices,
-                                   report=None, columns=report_service.COLUMNS), exc.status
+    shown = report_service.report_page(system(), current_user(), filters["from"] or None, filters["to"] or None,
+                                       filters["agency"] or None)
+    if shown.error is not None:
+        return render_template("reports/index.html", error=shown.error.message, filters=filters,
+                               choices=shown.choices, report=None, columns=report_service.COLUMNS), shown.error.status
+    report = shown.report
     filters.update({"from": report.period.start.isoformat(), "to": report.period.end.isoformat()})
-    return render_template("reports/index.html", error=None, filters=filters, choices=choices, report=report,
+    return render_template("reports/index.html", error=None, filters=filters, choices=shown.choices, report=report,
                            columns=report_service.COLUMNS, chart=Markup(report_service.chart_svg(report)))
 
 
@@ -45,10 +39,8 @@ def index():
 def export():
     filters = _filters()
     period = report_service.parse_period(filters["from"] or None, filters["to"] or None)
-    with system().db.session() as session:
-        agencies = report_service.reportable_agencies(session, current_user(), filters["agency"] or None)
-        report = report_service.build_report(session, agencies, period)
-    name = f"thong-ke-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+    report = report_service.report_for(system(), current_user(), filters["agency"] or None, period)
+    name = f"thong-ke-{report.period.start:%Y%m%d}-{report.period.end:%Y%m%d}.xlsx"
     return Response(report_service.report_xlsx(report),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

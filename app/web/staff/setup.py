@@ -1,6 +1,6 @@
-"""Set-up pages (seed 002): the signer's signature image and signing credential, the clerk's seal image and the
+"""Set-up pages: the signer's signature image and signing credential, the clerk's seal image and the
 agency's seal credential; each shows what is still missing and warns when a credential expires within 30 days.
-The upload handling here is shared with the administrator's pages (admin_pages.py)."""
+The upload handling here is shared with the administrator's pages (app.web.admin.agencies)."""
 from __future__ import annotations
 
 from flask import (
@@ -18,7 +18,6 @@ from app import clock
 from app.errors import AppError, BadRequest, Unprocessable
 from app.adapters.models import User
 from app.services.administration import signing_setup as setup_service
-from app.adapters.keys import credential_view
 from app.web.common import menu
 from app.web.common.auth import system
 from app.web.staff.registers import dmy_date
@@ -65,29 +64,28 @@ def apply_upload(actor: User, *, signer: str | None = None, agency: str | None =
         return exc, ""
 
 
-def signer_context(username: str) -> dict:
-    now = clock.now()
-    with system().db.session() as session:
-        signer = setup_service.find_user(session, username)
-        _ = signer.agency, signer.roles
-        credentials = [credential_view(r, now) for r in setup_service.credentials_of(session, user=signer)]
-        gaps = [g.as_dict() for g in setup_service.signer_gaps(session, signer, now)]
+def with_signature_image(setup: dict) -> dict:
+    """A signer's set-up (app.services.administration.signing_setup) with the address of their signature image."""
+    signer = setup["signer"]
     image = url_for("setup_pages.signature_image", username=signer.username,
                     v=(signer.signature_image_sha256 or "")[:12]) if signer.signature_image_sha256 else None
-    return {"signer": signer, "image_url": image, "credentials": credentials, "gaps": gaps,
-            "active": next((c for c in credentials if c["active"]), None)}
+    return {**setup, "image_url": image}
+
+
+def with_seal_image(setup: dict) -> dict:
+    """An agency's seal set-up with the address of its seal image."""
+    agency = setup["agency"]
+    image = url_for("setup_pages.seal_image", ref=agency.code,
+                    v=(agency.seal_image_sha256 or "")[:12]) if agency.seal_image_sha256 else None
+    return {**setup, "image_url": image}
+
+
+def signer_context(username: str) -> dict:
+    return with_signature_image(setup_service.signer_setup(system(), username, clock.now()))
 
 
 def agency_context(ref: str) -> dict:
-    now = clock.now()
-    with system().db.session() as session:
-        agency = setup_service.find_agency(session, ref)
-        credentials = [credential_view(r, now) for r in setup_service.credentials_of(session, agency=agency)]
-        gaps = [g.as_dict() for g in setup_service.agency_gaps(session, agency, now)]
-    image = url_for("setup_pages.seal_image", ref=agency.code,
-                    v=(agency.seal_image_sha256 or "")[:12]) if agency.seal_image_sha256 else None
-    return {"agency": agency, "image_url": image, "credentials": credentials, "gaps": gaps,
-            "active": next((c for c in credentials if c["active"]), None)}
+    return with_seal_image(setup_service.seal_setup(system(), ref, clock.now()))
 
 
 def render_with(template: str, context: dict, error: AppError | None = None):

@@ -1,13 +1,11 @@
-"""Task forms in HTML: fields drawn from forms/<task>.json (Vietnamese titles, enum titles) and posted strings
-converted to the schema's types before the service layer validates them."""
+"""Task forms in HTML: fields drawn from forms/<task>.json (Vietnamese titles, enum titles), and the messages of
+a refused form placed next to its fields. Posted strings are typed by app.domain.task_forms.posted_values."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from app.domain.task_forms import form_schema
 
-TRUE_WORDS = ("true", "on", "1", "yes")
-FALSE_WORDS = ("false", "off", "0", "no")
 LONG_TEXT = 255
 
 
@@ -56,39 +54,6 @@ def build_fields(task: str, values: dict, errors: dict, choices: dict[str, list[
         if name in sometimes and not out[-1].description:
             out[-1].description = "Bắt buộc trong một số trường hợp."
     return out
-
-
-def form_data(task: str, form) -> dict:
-    """The posted fields of the task's form, typed as the schema says. Values that do not convert are kept as
-    posted so validation names them; empty optional text is left out."""
-    schema = form_schema(task)
-    data: dict = {}
-    for name, prop in schema.get("properties", {}).items():
-        raw = form.get(name)
-        if raw is None:
-            continue
-        kind = prop.get("type")
-        if kind == "boolean":
-            word = raw.strip().lower()
-            if word in TRUE_WORDS:
-                data[name] = True
-            elif word in FALSE_WORDS:
-                data[name] = False
-            else:
-                data[name] = raw
-        elif kind == "integer":
-            text = raw.strip()
-            if not text:
-                continue
-            try:
-                data[name] = int(text)
-            except ValueError:
-                data[name] = text
-        else:
-            if not raw.strip():
-                continue
-            data[name] = raw
-    return data
 
 
 def field_errors(exc) -> dict[str, str]:
